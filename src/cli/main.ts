@@ -1,0 +1,40 @@
+#!/usr/bin/env node
+/** The `koclip` command line: dispatches to one file per sub-command in ./commands. */
+import { COMMANDS } from "./commands/index.js";
+import { UsageError } from "./command.js";
+
+function printHelp(): void {
+  const width = Math.max(...COMMANDS.map((c) => c.name.length));
+  console.log("usage: koclip <command> [options]\n\ncommands:");
+  for (const c of COMMANDS) console.log(`  ${c.name.padEnd(width)}  ${c.summary}`);
+  console.log("\n`koclip <command> --help` shows a command's options.");
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    printHelp();
+    return name === undefined ? 2 : 0;
+  }
+  const command = COMMANDS.find((c) => c.name === name);
+  if (!command) {
+    console.error(`koclip: unknown command '${name}' (known: ${COMMANDS.map((c) => c.name).join(", ")})`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`koclip ${name}: ${err.message}\n\n${command.usage}`);
+      return 2;
+    }
+    console.error(`koclip ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
