@@ -1,0 +1,27 @@
+/**
+ * Checkpoint containers as bytes ↔ named `RawTensor`s: safetensors, PyTorch zip-pickle
+ * (`pytorch_model.bin`) and Flax msgpack. No tensor library and no model knowledge here; renaming
+ * and transposing a foreign layout happens in the model adapters above this folder.
+ */
+export {
+  type DType,
+  type RawTensor,
+  DTYPES,
+  checkRawTensor,
+  dtypeSize,
+  float32ToRaw,
+  isDType,
+  numel,
+  rawToFloat32,
+} from "./raw_tensor.js";
+export {
+  type SafetensorsIndex,
+  type SafetensorsTensorInfo,
+  SafetensorsFile,
+  openSafetensors,
+  parseSafetensorsHeader,
+  readSafetensors,
+  readSafetensorsIndex,
+  readShardedSafetensors,
+  writeSafetensors,
+} from "./safetensors.js";
