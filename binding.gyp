@@ -1,0 +1,26 @@
+{
+  "targets": [
+    {
+      "target_name": "koclip",
+      "sources": [
+        "native/src/addon.cc",
+        "native/src/core.cc",
+        "native/src/handles.cc",
+        "native/src/ops_generated.cc"
+      ],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "<!@(node native/find-libtorch.mjs include_dirs)"
+      ],
+      "defines": [
+        "NAPI_VERSION=8",
+        "NAPI_CPP_EXCEPTIONS",
+        "<!@(node native/find-libtorch.mjs defines)"
+      ],
+      "cflags!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "libraries": ["<!@(node native/find-libtorch.mjs libraries)"]
+    }
+  ]
+}

@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+// Finds libtorch for binding.gyp, in the order the README documents:
+//   1. $LIBTORCH (an unpacked libtorch or a pip torch package folder)
+//   2. a pip PyTorch importable by python3
+//   3. Debian's libtorch-dev under /usr
+// Prints one field of the result so gyp can splice it in with <!(node find-libtorch.mjs FIELD).
+import { execFileSync } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+
+function layoutOf(prefix, libDir, cmakeDir) {
+  const include = join(prefix, "include");
+  if (!existsSync(join(include, "ATen", "ATen.h"))) return null;
+  const cmake = join(cmakeDir, "TorchConfig.cmake");
+  // TorchConfig.cmake carries the libstdc++ ABI torch was built with; mixing ABIs fails at link or load time.
+  let abi = "1";
+  if (existsSync(cmake)) {
+    const m = /_GLIBCXX_USE_CXX11_ABI=(\d)/.exec(readFileSync(cmake, "utf8"));
+    if (m) abi = m[1];
+  }
+  const cuda = existsSync(join(libDir, "libtorch_cuda.so"));
+  return { prefix, include: [include, join(include, "torch", "csrc", "api", "include")], libDir, abi, cuda };
+}
+
+function fromEnv() {
+  const root = process.env.LIBTORCH;
+  if (!root) return null;
+  const found = layoutOf(root, join(root, "lib"), join(root, "share", "cmake", "Torch"));
+  if (!found) throw new Error(`LIBTORCH=${root} has no include/ATen/ATen.h`);
+  return found;
+}
+
+function fromPip() {
+  try {
+    const dir = execFileSync("python3", ["-c", "import torch, os; print(os.path.dirname(torch.__file__))"], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "ignore"],
+    }).trim();
+    // Debian's python3-torch is a pip-style layout without headers; the /usr probe below covers it.
+    return dir ? layoutOf(dir, join(dir, "lib"), join(dir, "share", "cmake", "Torch")) : null;
+  } catch {
+    return null;
+  }
+}
+
+function fromDebian() {
+  const libDir = "/usr/lib/x86_64-linux-gnu";
+  return layoutOf("/usr", libDir, join(libDir, "cmake", "Torch"));
+}
+
+const torch = fromEnv() ?? fromPip() ?? fromDebian();
+if (!torch) {
+  console.error("koclip: libtorch not found. Install Debian's libtorch-dev (apt-get install libtorch-dev libopenblas0-pthread),\n" +
+    "or pip install torch, or set LIBTORCH to an unpacked libtorch.");
+  process.exit(1);
+}
+
+const libs = ["-ltorch", "-ltorch_cpu", "-lc10"];
+const field = process.argv[2];
+const out = {
+  include_dirs: torch.include.join(" "),
+  defines: [`_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...(torch.cuda ? ["KOCLIP_CUDA=1"] : [])].join(" "),
+  // libtorch_cuda registers its kernels from static initialisers; --no-as-needed keeps the linker from
+  // dropping it because no symbol is referenced directly.
+  libraries: [
+    `-L${torch.libDir}`,
+    `-Wl,-rpath,${torch.libDir}`,
+    ...(torch.cuda ? ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"] : []),
+    ...libs,
+  ].join(" "),
+  summary: JSON.stringify(torch),
+}[field];
+if (out === undefined) {
+  console.error(`usage: find-libtorch.mjs include_dirs|defines|libraries|summary`);
+  process.exit(2);
+}
+console.log(out);

@@ -1,0 +1,8 @@
+/** src/torch: tensors and autograd over libtorch. Import tensors and ops from here. */
+import "./ops.generated.js"; // installs the generated Tensor methods
+export * from "./ops.generated.js";
+export { Tensor, tensor, fromBytes, randn, rand, manualSeed } from "./tensor.js";
+export type { DType, Device, TensorData, CreateOptions, RandomOptions } from "./tensor.js";
+export { tidy, keep, disposeAll } from "./scope.js";
+export { noGrad, enableGrad, noGradGuard, isGradEnabled, autocast } from "./grad.js";
+export { setNumThreads, numThreads, cudaAvailable, cudaSynchronize, liveTensors, buildInfo } from "./runtime.js";

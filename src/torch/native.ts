@@ -1,0 +1,61 @@
+/**
+ * The only importer of koclip.node. Everything above src/torch talks to Tensor, never to this.
+ */
+import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { NativeOps } from "./native_ops.generated.js";
+import type { DType, Handle } from "./native_types.js";
+
+/** Hand-written exports of native/src/core.cc. */
+export interface NativeCore {
+  fromBytes(bytes: Uint8Array, dtype: DType, shape: number[], device: string): Handle;
+  toBytes(h: Handle): Uint8Array;
+  dispose(h: Handle): void;
+  isDisposed(h: Handle): boolean;
+  shape(h: Handle): number[];
+  dtype(h: Handle): DType;
+  device(h: Handle): string;
+  toDevice(h: Handle, device: string): Handle;
+  requiresGrad(h: Handle): boolean;
+  setRequiresGrad(h: Handle, on: boolean): void;
+  isLeaf(h: Handle): boolean;
+  grad(h: Handle): Handle | null;
+  clearGrad(h: Handle): void;
+  backward(h: Handle, gradOutput: Handle | null, retainGraph: boolean): void;
+  setGradEnabled(on: boolean): void;
+  isGradEnabled(): boolean;
+  setAutocast(device: string, enabled: boolean, dtype: DType): void;
+  manualSeed(seed: number): void;
+  randn(shape: number[], dtype: DType, device: string, seed: number | null): Handle;
+  rand(shape: number[], dtype: DType, device: string, seed: number | null): Handle;
+  setNumThreads(n: number): void;
+  numThreads(): number;
+  liveTensors(): number;
+  buildInfo(): { torchVersion: string; config: string; parallel: string; cuda: boolean };
+  cudaDeviceCount(): number;
+  cudaSynchronize(): void;
+}
+
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, "package.json"))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error("koclip: cannot find the package root above " + fileURLToPath(import.meta.url));
+    dir = up;
+  }
+  return dir;
+}
+
+function load(): NativeCore & NativeOps {
+  const file = process.env.KOCLIP_ADDON ?? join(packageRoot(), "build", "Release", "koclip.node");
+  if (!existsSync(file)) {
+    throw new Error(`koclip: native addon not built (${file} is missing). Install libtorch (apt-get install libtorch-dev ` +
+      `libopenblas0-pthread) and run \`npm rebuild koclip\` (or \`npm run install\` in a checkout).`);
+  }
+  return createRequire(import.meta.url)(file) as NativeCore & NativeOps;
+}
+
+/** The loaded addon. */
+export const native = load();

@@ -1,0 +1,31 @@
+/** Process-wide libtorch settings and facts: threads, CUDA, build, live tensor count. */
+import { native } from "./native.js";
+
+/** Intra-op threads libtorch uses (all cores by default; KOCLIP_NUM_THREADS overrides at load). */
+export function setNumThreads(n: number): void {
+  native.setNumThreads(n);
+}
+
+export function numThreads(): number {
+  return native.numThreads();
+}
+
+/** Whether a CUDA device is usable (the addon was built against a CUDA libtorch and sees a GPU). */
+export function cudaAvailable(): boolean {
+  return native.cudaDeviceCount() > 0;
+}
+
+/** Waits for queued CUDA work (for timing); a no-op on CPU builds. */
+export function cudaSynchronize(): void {
+  native.cudaSynchronize();
+}
+
+/** Tensors alive in the addon right now: created and neither disposed nor collected. */
+export function liveTensors(): number {
+  return native.liveTensors();
+}
+
+/** libtorch version and build configuration (BLAS, oneDNN, OpenMP), as libtorch reports it. */
+export function buildInfo(): { torchVersion: string; config: string; parallel: string; cuda: boolean } {
+  return native.buildInfo();
+}
