@@ -1,0 +1,218 @@
+/**
+ * Image preprocessing settings, read from a checkpoint's `preprocessor_config.json`.
+ *
+ * The JSON keeps HF's field names (`size.shortest_edge`, `crop_size`, `image_mean`, `resample: 3`);
+ * this module turns them into one typed, camelCase `ImageProcessorConfig` once, at the boundary.
+ * Reference: transformers `CLIPImageProcessor` / `ViTImageProcessor` and `get_size_dict`.
+ */
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+
+/** PIL resampling filters, spelled as in `PIL.Image.Resampling`. */
+export type ResampleFilter = "nearest" | "box" | "bilinear" | "hamming" | "bicubic" | "lanczos";
+
+/** HF stores `resample` as the integer value of `PILImageResampling`; index = that integer. */
+const PIL_RESAMPLING_IDS: readonly ResampleFilter[] = ["nearest", "lanczos", "bilinear", "bicubic", "box", "hamming"];
+
+/** Everything `preprocessImage` needs; mirrors the `CLIPImageProcessor` arguments. */
+export interface ImageProcessorConfig {
+  /** Resize so the shorter side equals this, keeping the aspect ratio (HF `size.shortest_edge`). */
+  shortestEdge: number;
+  /**
+   * When set, resize to exactly this size instead, ignoring `shortestEdge`
+   * (HF `size: {height, width}`, as ViT-style processors use).
+   */
+  size?: { height: number; width: number };
+  cropSize: { height: number; width: number };
+  doResize: boolean;
+  doCenterCrop: boolean;
+  doRescale: boolean;
+  doNormalize: boolean;
+  /**
+   * Kept for fidelity with the JSON. The output always has 3 channels, because the vision tower
+   * needs them: `false` only changes anything in HF for grey/RGBA input, where it breaks the model.
+   */
+  doConvertRgb: boolean;
+  rescaleFactor: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+  resample: ResampleFilter;
+}
+
+/** The OpenAI CLIP mean/std over its training set, used by every CLIP-derived checkpoint. */
+export const OPENAI_CLIP_MEAN: [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+export const OPENAI_CLIP_STD: [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
+
+/**
+ * `CLIPImageProcessor` defaults: shortest edge → `size`, bicubic, center crop `size`², OpenAI mean/std.
+ *
+ *   clipDefaults(336).cropSize  // { height: 336, width: 336 }
+ */
+export function clipDefaults(size = 224): ImageProcessorConfig {
+  return {
+    shortestEdge: size,
+    cropSize: { height: size, width: size },
+    doResize: true,
+    doCenterCrop: true,
+    doRescale: true,
+    doNormalize: true,
+    doConvertRgb: true,
+    rescaleFactor: 1 / 255,
+    mean: [...OPENAI_CLIP_MEAN],
+    std: [...OPENAI_CLIP_STD],
+    resample: "bicubic",
+  };
+}
+
+/** `ViTImageProcessor` defaults: squash to size², bilinear, no crop, mean/std 0.5. */
+function vitDefaults(size = 224): ImageProcessorConfig {
+  return {
+    ...clipDefaults(size),
+    size: { height: size, width: size },
+    doCenterCrop: false,
+    mean: [0.5, 0.5, 0.5],
+    std: [0.5, 0.5, 0.5],
+    resample: "bilinear",
+  };
+}
+
+/** Thrown when a preprocessor config is present but cannot be used as is. */
+export class ImageConfigError extends Error {
+  override name = "ImageConfigError";
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function positiveInt(v: unknown, what: string): number {
+  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
+    throw new ImageConfigError(`${what} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function bool(v: unknown, what: string, dflt: boolean): boolean {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v !== "boolean") throw new ImageConfigError(`${what} must be a boolean, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+/** HF accepts a scalar (broadcast to 3 channels) or a 3-list for image_mean / image_std. */
+function triple(v: unknown, what: string, dflt: [number, number, number]): [number, number, number] {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === "number") return [v, v, v];
+  if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number")) {
+    return [v[0], v[1], v[2]] as [number, number, number];
+  }
+  throw new ImageConfigError(`${what} must be a number or 3 numbers, got ${JSON.stringify(v)}`);
+}
+
+function parseResample(v: unknown, dflt: ResampleFilter): ResampleFilter {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === "number" && PIL_RESAMPLING_IDS[v] !== undefined) return PIL_RESAMPLING_IDS[v];
+  if (typeof v === "string" && (PIL_RESAMPLING_IDS as readonly string[]).includes(v.toLowerCase())) {
+    return v.toLowerCase() as ResampleFilter;
+  }
+  throw new ImageConfigError(
+    `resample must be a PIL resampling id 0-5 or one of ${PIL_RESAMPLING_IDS.join(", ")}, got ${JSON.stringify(v)}`,
+  );
+}
+
+/** `get_size_dict` for `crop_size`: an int means a square. */
+function parseCropSize(v: unknown, dflt: { height: number; width: number }): { height: number; width: number } {
+  if (v === undefined || v === null) return dflt;
+  if (typeof v === "number") return { height: positiveInt(v, "crop_size"), width: v };
+  if (isObject(v) && v.height !== undefined && v.width !== undefined) {
+    return { height: positiveInt(v.height, "crop_size.height"), width: positiveInt(v.width, "crop_size.width") };
+  }
+  throw new ImageConfigError(`crop_size must be an int or {height, width}, got ${JSON.stringify(v)}`);
+}
+
+/**
+ * Validates a parsed `preprocessor_config.json` (CLIP or ViT processor, new or legacy
+ * feature-extractor spelling). Fields that are absent take the processor class's defaults.
+ *
+ *   parseImageProcessorConfig({ size: { shortest_edge: 224 }, resample: 3 }).resample  // "bicubic"
+ */
+export function parseImageProcessorConfig(json: unknown): ImageProcessorConfig {
+  if (!isObject(json)) throw new ImageConfigError("preprocessor config must be a JSON object");
+  const kind = String(json.image_processor_type ?? json.feature_extractor_type ?? "CLIPImageProcessor");
+  // ViT-style processors squash to a square and treat an int `size` as height = width;
+  // CLIP-style ones (the default, also for unknown types) read an int as the shortest edge.
+  const squash = /^(ViT|DeiT|BEiT|Siglip)/i.test(kind);
+  const base = squash ? vitDefaults() : clipDefaults();
+
+  let shortestEdge = base.shortestEdge;
+  let size = base.size;
+  const s = json.size;
+  if (typeof s === "number") {
+    if (squash) size = { height: positiveInt(s, "size"), width: s };
+    else shortestEdge = positiveInt(s, "size");
+  } else if (isObject(s) && s.shortest_edge !== undefined && s.longest_edge === undefined) {
+    shortestEdge = positiveInt(s.shortest_edge, "size.shortest_edge");
+    size = undefined;
+  } else if (isObject(s) && s.height !== undefined && s.width !== undefined) {
+    size = { height: positiveInt(s.height, "size.height"), width: positiveInt(s.width, "size.width") };
+    shortestEdge = Math.min(size.height, size.width);
+  } else if (s !== undefined && s !== null) {
+    throw new ImageConfigError(
+      `size must be an int, {shortest_edge} or {height, width}; got ${JSON.stringify(s)} (longest_edge is not supported)`,
+    );
+  }
+
+  const rescaleFactor = json.rescale_factor ?? base.rescaleFactor;
+  if (typeof rescaleFactor !== "number" || !(rescaleFactor > 0)) {
+    throw new ImageConfigError(`rescale_factor must be a positive number, got ${JSON.stringify(rescaleFactor)}`);
+  }
+  const std = triple(json.image_std, "image_std", base.std);
+  if (std.some((x) => x === 0)) throw new ImageConfigError(`image_std must not contain 0, got ${JSON.stringify(std)}`);
+
+  return {
+    shortestEdge,
+    ...(size ? { size } : {}),
+    // Like HF, an absent crop_size is the class default (224), not the resize size.
+    cropSize: parseCropSize(json.crop_size, base.cropSize),
+    doResize: bool(json.do_resize, "do_resize", base.doResize),
+    doCenterCrop: bool(json.do_center_crop, "do_center_crop", base.doCenterCrop),
+    doRescale: bool(json.do_rescale, "do_rescale", base.doRescale),
+    doNormalize: bool(json.do_normalize, "do_normalize", base.doNormalize),
+    doConvertRgb: bool(json.do_convert_rgb, "do_convert_rgb", base.doConvertRgb),
+    rescaleFactor,
+    mean: triple(json.image_mean, "image_mean", base.mean),
+    std,
+    resample: parseResample(json.resample, base.resample),
+  };
+}
+
+/**
+ * Reads `<dir>/preprocessor_config.json` when present, else returns `clipDefaults(fallbackSize)`
+ * (pass the vision tower's `image_size` so a 336px model without the file still gets 336).
+ *
+ *   const cfg = await loadImageProcessorConfig("models/clip-vit-base-patch32");
+ *   cfg.shortestEdge  // 224
+ */
+export async function loadImageProcessorConfig(dir: string, fallbackSize = 224): Promise<ImageProcessorConfig> {
+  const path = join(dir, "preprocessor_config.json");
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return clipDefaults(fallbackSize);
+    throw err;
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (err) {
+    throw new ImageConfigError(`${path}: invalid JSON (${(err as Error).message})`);
+  }
+  try {
+    return parseImageProcessorConfig(json);
+  } catch (err) {
+    if (err instanceof ImageConfigError) throw new ImageConfigError(`${path}: ${err.message}`);
+    throw err;
+  }
+}

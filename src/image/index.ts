@@ -1,0 +1,22 @@
+/** Public API of image preprocessing: configs, decoding and CLIP pixel values. */
+export {
+  clipDefaults,
+  ImageConfigError,
+  loadImageProcessorConfig,
+  OPENAI_CLIP_MEAN,
+  OPENAI_CLIP_STD,
+  parseImageProcessorConfig,
+  type ImageProcessorConfig,
+  type ResampleFilter,
+} from "./config.js";
+export { DEFAULT_MAX_PIXELS, decodeImage, ImageDecodeError, type ImageInput, type RawImage } from "./raw_image.js";
+export { resizeRgb8, type Window } from "./resample.js";
+export {
+  outputSize,
+  preprocessImage,
+  preprocessImages,
+  preprocessRawImage,
+  resizeOutputSize,
+  type PreprocessBatchOptions,
+  type PreprocessOptions,
+} from "./preprocess.js";
