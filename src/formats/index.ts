@@ -25,3 +25,8 @@ export {
   readShardedSafetensors,
   writeSafetensors,
 } from "./safetensors.js";
+export { readTorchBin, writeTorchBin } from "./torch_pickle.js";
+export { readFlaxMsgpack, writeFlaxMsgpack } from "./flax_msgpack.js";
+// Lower layers, exported for tests and for tools that poke at archives directly.
+export { PickleCallable, PickleWriter, unpickle, type UnpickleHooks } from "./pickle.js";
+export { ZipReader, crc32, writeZip, type ZipEntry, type ZipWriteOptions } from "./zip.js";
