@@ -75,23 +75,24 @@ function cppReturn(ret, expr) {
   }
 }
 
-function cppFunction(op) {
-  const reads = [];
+// An op with a TensorOrScalar argument becomes two native functions, NAME (tensor) and
+// NAME_scalar: handles are numbers too, so the addon cannot tell them apart by JS type.
+function cppVariants(op) {
   const mixed = op.params.filter((p) => p.type === "TensorOrScalar");
   if (mixed.length > 1) throw new Error(`gen/ops.mjs: ${op.name}: at most one TensorOrScalar argument`);
-  op.params.forEach((p, i) => { if (p.type !== "TensorOrScalar") reads.push(CPP_READ[p.type](p.name, i)); });
-  let body;
-  if (mixed.length === 1) {
-    const p = mixed[0], i = op.params.indexOf(p);
-    // One C++ expression, two overloads: ATen picks the Scalar or the Tensor form.
-    body = `if (info[${i}].IsNumber()) {\n      at::Scalar ${p.name} = ArgScalar(info, ${i});\n      ${cppReturn(op.ret, op.expr)}\n    } else {\n      const at::Tensor& ${p.name} = ArgTensor(info, ${i});\n      ${cppReturn(op.ret, op.expr)}\n    }`;
-  } else body = cppReturn(op.ret, op.expr);
-  return `static Napi::Value Op_${op.name}(const Napi::CallbackInfo& info) {
+  if (mixed.length === 0) return [{ fname: op.name, params: op.params }];
+  const swap = (type) => op.params.map((p) => (p.type === "TensorOrScalar" ? { ...p, type } : p));
+  return [{ fname: op.name, params: swap("Tensor") }, { fname: `${op.name}_scalar`, params: swap("Scalar") }];
+}
+
+function cppFunction(op, variant) {
+  const reads = variant.params.map((p, i) => CPP_READ[p.type](p.name, i));
+  return `static Napi::Value Op_${variant.fname}(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < ${op.params.length}) throw Napi::TypeError::New(env, "${op.name}: expected ${op.params.length} arguments");
+  if (info.Length() < ${variant.params.length}) throw Napi::TypeError::New(env, "${op.name}: expected ${variant.params.length} arguments");
   KOCLIP_GUARD({
     ${reads.join("\n    ")}
-    ${body}
+    ${cppReturn(op.ret, op.expr)}
   })
 }`;
 }
@@ -104,7 +105,6 @@ function tsToNative(p, name) {
   switch (p.type) {
     case "Tensor": return `${name}.handle`;
     case "Tensor?": return `${name} == null ? null : ${name}.handle`;
-    case "TensorOrScalar": return `typeof ${name} === "number" ? ${name} : ${name}.handle`;
     case "Tensor[]": return `${name}.map((t) => t.handle)`;
     default: return name;
   }
@@ -131,10 +131,10 @@ const cpp = `// ${BANNER}
 
 namespace koclip {
 
-${ops.map(cppFunction).join("\n\n")}
+${ops.flatMap((op) => cppVariants(op).map((v) => cppFunction(op, v))).join("\n\n")}
 
 void RegisterGeneratedOps(Napi::Env env, Napi::Object exports) {
-${ops.map((op) => `  exports.Set("${op.name}", Napi::Function::New(env, Op_${op.name}, "${op.name}"));`).join("\n")}
+${ops.flatMap((op) => cppVariants(op)).map((v) => `  exports.Set("${v.fname}", Napi::Function::New(env, Op_${v.fname}, "${v.fname}"));`).join("\n")}
 }
 
 }  // namespace koclip
@@ -147,7 +147,7 @@ import type { DType, Handle } from "./native_types.js";
 
 /** The generated part of the addon's exports: ATen ops over opaque tensor handles. */
 export interface NativeOps {
-${ops.map((op) => `  ${op.name}(${op.params.map((p) => `${camel(p.name)}: ${NATIVE_TYPE[p.type]}`).join(", ")}): ${NATIVE_RETURN[op.ret]};`).join("\n")}
+${ops.flatMap((op) => cppVariants(op).map((v) => `  ${v.fname}(${v.params.map((p) => `${camel(p.name)}: ${NATIVE_TYPE[p.type]}`).join(", ")}): ${NATIVE_RETURN[op.ret]};`)).join("\n")}
 }
 `;
 writeFileSync(join(ROOT, "src/torch/native_ops.generated.ts"), nativeTs);
@@ -162,7 +162,12 @@ for (const op of ops) {
   // A parameter named like its op would shadow the function inside the method body.
   if (params.some((p) => p.ts === fname)) throw new Error(`gen/ops.mjs: ${op.name}: rename the argument '${fname}'`);
   const sig = params.map((p) => `${p.ts}: ${TS_TYPE[p.type]}${tsDefault(p)}`).join(", ");
-  const call = `native.${op.name}(${params.map((p) => tsToNative(p, p.ts)).join(", ")})`;
+  const mixed = params.find((p) => p.type === "TensorOrScalar");
+  const callWith = (fname, asScalar) =>
+    `native.${fname}(${params.map((p) => (p === mixed ? (asScalar ? p.ts : `${p.ts}.handle`) : tsToNative(p, p.ts))).join(", ")})`;
+  const call = mixed
+    ? `(typeof ${mixed.ts} === "number" ? ${callWith(`${op.name}_scalar`, true)} : ${callWith(op.name, false)})`
+    : callWith(op.name, false);
   fnLines.push(`/** ATen \`${op.name}\`. */\nexport function ${fname}(${sig}): ${TS_RETURN[op.ret]} {\n  ${tsWrapReturn(op.ret, call)}\n}`);
   if (params[0]?.type === "Tensor" && params[0].name === "self") {
     const rest = params.slice(1);

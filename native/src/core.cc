@@ -9,6 +9,7 @@
 #include <napi.h>
 
 #include <cstring>
+#include <dlfcn.h>
 
 #include "guard.h"
 #include "handles.h"
@@ -56,12 +57,7 @@ static Napi::Value ToBytes(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value Dispose(const Napi::CallbackInfo& info) {
-  Release(info.Env(), UnwrapBox(info[0], "dispose"));
-  return info.Env().Undefined();
-}
-
-static Napi::Value IsDisposed(const Napi::CallbackInfo& info) {
-  return Napi::Boolean::New(info.Env(), !UnwrapBox(info[0], "isDisposed")->tensor.defined());
+  return Napi::Boolean::New(info.Env(), Release(info.Env(), info[0]));
 }
 
 static Napi::Value Shape(const Napi::CallbackInfo& info) {
@@ -113,6 +109,15 @@ static Napi::Value Grad(const Napi::CallbackInfo& info) {
 static Napi::Value ClearGrad(const Napi::CallbackInfo& info) {
   KOCLIP_GUARD({
     ArgTensor(info, 0).mutable_grad().reset();
+    return info.Env().Undefined();
+  })
+}
+
+// setGrad(handle, grad | null): installs a gradient, e.g. one computed elsewhere or restored.
+static Napi::Value SetGrad(const Napi::CallbackInfo& info) {
+  KOCLIP_GUARD({
+    auto g = ArgOptTensor(info, 1);
+    ArgTensor(info, 0).mutable_grad() = g.has_value() ? *g : at::Tensor();
     return info.Env().Undefined();
   })
 }
@@ -206,7 +211,7 @@ static Napi::Value NumThreads(const Napi::CallbackInfo& info) {
 }
 
 static Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), static_cast<double>(LiveTensorCount()));
+  return Napi::Number::New(info.Env(), static_cast<double>(TableOf(info.Env()).live));
 }
 
 static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
@@ -214,6 +219,7 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("torchVersion", TORCH_VERSION);
   out.Set("config", at::show_config());
   out.Set("parallel", at::get_parallel_info());
+  out.Set("allocator", dlsym(RTLD_DEFAULT, "mallctl") != nullptr ? "jemalloc" : "glibc");
 #ifdef KOCLIP_CUDA
   out.Set("cuda", true);
 #else
@@ -241,7 +247,6 @@ void RegisterCore(Napi::Env env, Napi::Object exports) {
   exports.Set("fromBytes", Napi::Function::New(env, FromBytes, "fromBytes"));
   exports.Set("toBytes", Napi::Function::New(env, ToBytes, "toBytes"));
   exports.Set("dispose", Napi::Function::New(env, Dispose, "dispose"));
-  exports.Set("isDisposed", Napi::Function::New(env, IsDisposed, "isDisposed"));
   exports.Set("shape", Napi::Function::New(env, Shape, "shape"));
   exports.Set("dtype", Napi::Function::New(env, DType, "dtype"));
   exports.Set("device", Napi::Function::New(env, DeviceOf, "device"));
@@ -251,6 +256,7 @@ void RegisterCore(Napi::Env env, Napi::Object exports) {
   exports.Set("isLeaf", Napi::Function::New(env, IsLeaf, "isLeaf"));
   exports.Set("grad", Napi::Function::New(env, Grad, "grad"));
   exports.Set("clearGrad", Napi::Function::New(env, ClearGrad, "clearGrad"));
+  exports.Set("setGrad", Napi::Function::New(env, SetGrad, "setGrad"));
   exports.Set("backward", Napi::Function::New(env, Backward, "backward"));
   exports.Set("setGradEnabled", Napi::Function::New(env, SetGradEnabled, "setGradEnabled"));
   exports.Set("isGradEnabled", Napi::Function::New(env, IsGradEnabled, "isGradEnabled"));

@@ -1,53 +1,70 @@
 #include "handles.h"
 
-#include <atomic>
 
 namespace koclip {
 
-static std::atomic<int64_t> liveTensors{0};
+void InitTensorTable(Napi::Env env) { env.SetInstanceData<TensorTable>(new TensorTable()); }
 
-int64_t LiveTensorCount() { return liveTensors.load(); }
+TensorTable& TableOf(Napi::Env env) { return *env.GetInstanceData<TensorTable>(); }
 
 static int64_t StorageBytes(const at::Tensor& t) {
-  if (!t.defined() || !t.has_storage()) return 0;
+  if (!t.defined() || !t.has_storage() || !t.device().is_cpu()) return 0;
   return static_cast<int64_t>(t.numel() * t.element_size());
 }
 
-void Release(Napi::Env env, TensorBox* box) {
-  if (!box->tensor.defined()) return;
-  box->tensor = at::Tensor();
-  liveTensors--;
-  if (box->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, -box->accountedBytes);
-  box->accountedBytes = 0;
-}
-
 Napi::Value Wrap(Napi::Env env, at::Tensor tensor) {
-  auto* box = new TensorBox{std::move(tensor), 0};
-  liveTensors++;
+  auto& table = TableOf(env);
+  uint32_t slot;
+  if (!table.freeSlots.empty()) {
+    slot = table.freeSlots.back();
+    table.freeSlots.pop_back();
+  } else {
+    slot = static_cast<uint32_t>(table.tensors.size());
+    table.tensors.emplace_back();
+    table.accountedBytes.push_back(0);
+  }
   // Telling V8 about native bytes makes it collect sooner when users forget dispose();
   // only CPU memory counts, since GPU memory puts no pressure on V8's heap.
-  if (box->tensor.device().is_cpu()) {
-    box->accountedBytes = StorageBytes(box->tensor);
-    if (box->accountedBytes) Napi::MemoryManagement::AdjustExternalMemory(env, box->accountedBytes);
-  }
-  return Napi::External<TensorBox>::New(env, box, [](Napi::Env env, TensorBox* b) {
-    Release(env, b);
-    delete b;
-  });
+  int64_t bytes = StorageBytes(tensor);
+  if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  table.tensors[slot] = std::move(tensor);
+  table.accountedBytes[slot] = bytes;
+  table.live++;
+  return Napi::Number::New(env, slot);
 }
 
-TensorBox* UnwrapBox(const Napi::Value& value, const char* what) {
-  if (!value.IsExternal()) throw Napi::TypeError::New(value.Env(), std::string(what) + ": expected a tensor handle");
-  return value.As<Napi::External<TensorBox>>().Data();
+static uint32_t SlotOf(const Napi::Value& handle, const std::string& what) {
+  if (!handle.IsNumber()) throw Napi::TypeError::New(handle.Env(), what + ": expected a tensor handle");
+  double v = handle.As<Napi::Number>().DoubleValue();
+  auto& table = TableOf(handle.Env());
+  if (v < 0 || v != std::trunc(v) || v >= static_cast<double>(table.tensors.size())) {
+    throw Napi::TypeError::New(handle.Env(), what + ": not a tensor handle");
+  }
+  return static_cast<uint32_t>(v);
+}
+
+bool Release(Napi::Env env, const Napi::Value& handle) {
+  uint32_t slot = SlotOf(handle, "dispose");
+  auto& table = TableOf(env);
+  if (!table.tensors[slot].defined()) return false;
+  table.tensors[slot] = at::Tensor();
+  if (table.accountedBytes[slot]) Napi::MemoryManagement::AdjustExternalMemory(env, -table.accountedBytes[slot]);
+  table.accountedBytes[slot] = 0;
+  table.freeSlots.push_back(slot);
+  table.live--;
+  return true;
+}
+
+at::Tensor& Unwrap(const Napi::Value& handle, const std::string& what) {
+  uint32_t slot = SlotOf(handle, what);
+  auto& t = TableOf(handle.Env()).tensors[slot];
+  if (!t.defined()) throw Napi::Error::New(handle.Env(), what + ": tensor was disposed");
+  return t;
 }
 
 static std::string ArgName(size_t i) { return "argument " + std::to_string(i); }
 
-const at::Tensor& ArgTensor(const Napi::CallbackInfo& info, size_t i) {
-  auto* box = UnwrapBox(info[i], ArgName(i).c_str());
-  if (!box->tensor.defined()) throw Napi::Error::New(info.Env(), ArgName(i) + ": tensor was disposed");
-  return box->tensor;
-}
+const at::Tensor& ArgTensor(const Napi::CallbackInfo& info, size_t i) { return Unwrap(info[i], ArgName(i)); }
 
 c10::optional<at::Tensor> ArgOptTensor(const Napi::CallbackInfo& info, size_t i) {
   if (info[i].IsNull() || info[i].IsUndefined()) return c10::nullopt;
@@ -60,9 +77,7 @@ std::vector<at::Tensor> ArgTensorList(const Napi::CallbackInfo& info, size_t i) 
   std::vector<at::Tensor> out;
   out.reserve(arr.Length());
   for (uint32_t k = 0; k < arr.Length(); k++) {
-    auto* box = UnwrapBox(arr.Get(k), ArgName(i).c_str());
-    if (!box->tensor.defined()) throw Napi::Error::New(info.Env(), ArgName(i) + ": tensor was disposed");
-    out.push_back(box->tensor);
+    out.push_back(Unwrap(arr.Get(k), ArgName(i)));
   }
   return out;
 }

@@ -1,5 +1,8 @@
-// Tensor handles: an at::Tensor boxed in a JS External.
-// dispose() releases the storage at once; the GC finalizer only frees what was never disposed.
+// Tensor handles: small integers indexing a per-environment table of at::Tensors.
+// A number costs nothing to create and leaves nothing behind after dispose(). (JS Externals with
+// finalizers did: Node runs napi finalizers only when the event loop turns, so a synchronous
+// training loop piled up ~200 bytes of finalizer records per op.) The JS Tensor registers each
+// handle with a FinalizationRegistry as the GC backstop and unregisters it on dispose().
 #pragma once
 #include <ATen/ATen.h>
 #include <napi.h>
@@ -9,17 +12,21 @@
 
 namespace koclip {
 
-struct TensorBox {
-  at::Tensor tensor;
-  int64_t accountedBytes = 0;  // what we told V8 about, so dispose/finalize can take it back
+// The table of one JS environment (main thread or a worker): slots, bytes reported to V8, free list.
+struct TensorTable {
+  std::vector<at::Tensor> tensors;
+  std::vector<int64_t> accountedBytes;  // what we told V8 about, so dispose can take it back
+  std::vector<uint32_t> freeSlots;
+  int64_t live = 0;
 };
 
-// Number of boxes holding a live tensor (created and not yet disposed or collected).
-int64_t LiveTensorCount();
+TensorTable& TableOf(Napi::Env env);
+void InitTensorTable(Napi::Env env);
 
 Napi::Value Wrap(Napi::Env env, at::Tensor tensor);
-void Release(Napi::Env env, TensorBox* box);
-TensorBox* UnwrapBox(const Napi::Value& value, const char* what);
+// Frees the slot a handle names; returns false if it was already free.
+bool Release(Napi::Env env, const Napi::Value& handle);
+at::Tensor& Unwrap(const Napi::Value& handle, const std::string& what);
 
 // Argument readers used by hand-written and generated bindings; each throws a JS TypeError
 // naming the argument position when the JS value has the wrong type.

@@ -121,13 +121,20 @@ static Napi::Value Op_scatter(const Napi::CallbackInfo& info) {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     const at::Tensor& index = ArgTensor(info, 2);
-    if (info[3].IsNumber()) {
-      at::Scalar src = ArgScalar(info, 3);
-      return Wrap(env, self.scatter(dim, index, src));
-    } else {
-      const at::Tensor& src = ArgTensor(info, 3);
-      return Wrap(env, self.scatter(dim, index, src));
-    }
+    const at::Tensor& src = ArgTensor(info, 3);
+    return Wrap(env, self.scatter(dim, index, src));
+  })
+}
+
+static Napi::Value Op_scatter_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4) throw Napi::TypeError::New(env, "scatter: expected 4 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    int64_t dim = ArgInt(info, 1);
+    const at::Tensor& index = ArgTensor(info, 2);
+    at::Scalar src = ArgScalar(info, 3);
+    return Wrap(env, self.scatter(dim, index, src));
   })
 }
 
@@ -393,14 +400,20 @@ static Napi::Value Op_add(const Napi::CallbackInfo& info) {
   if (info.Length() < 3) throw Napi::TypeError::New(env, "add: expected 3 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
+    const at::Tensor& other = ArgTensor(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::add(self, other, alpha));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::add(self, other, alpha));
-    }
+    return Wrap(env, at::add(self, other, alpha));
+  })
+}
+
+static Napi::Value Op_add_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "add: expected 3 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    at::Scalar alpha = ArgScalar(info, 2);
+    return Wrap(env, at::add(self, other, alpha));
   })
 }
 
@@ -409,14 +422,20 @@ static Napi::Value Op_sub(const Napi::CallbackInfo& info) {
   if (info.Length() < 3) throw Napi::TypeError::New(env, "sub: expected 3 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
+    const at::Tensor& other = ArgTensor(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::sub(self, other, alpha));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::sub(self, other, alpha));
-    }
+    return Wrap(env, at::sub(self, other, alpha));
+  })
+}
+
+static Napi::Value Op_sub_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "sub: expected 3 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    at::Scalar alpha = ArgScalar(info, 2);
+    return Wrap(env, at::sub(self, other, alpha));
   })
 }
 
@@ -425,13 +444,18 @@ static Napi::Value Op_mul(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "mul: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::mul(self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::mul(self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    return Wrap(env, at::mul(self, other));
+  })
+}
+
+static Napi::Value Op_mul_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "mul: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    return Wrap(env, at::mul(self, other));
   })
 }
 
@@ -440,13 +464,18 @@ static Napi::Value Op_div(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "div: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::div(self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::div(self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    return Wrap(env, at::div(self, other));
+  })
+}
+
+static Napi::Value Op_div_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "div: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    return Wrap(env, at::div(self, other));
   })
 }
 
@@ -455,13 +484,18 @@ static Napi::Value Op_pow(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "pow: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar exponent = ArgScalar(info, 1);
-      return Wrap(env, at::pow(self, exponent));
-    } else {
-      const at::Tensor& exponent = ArgTensor(info, 1);
-      return Wrap(env, at::pow(self, exponent));
-    }
+    const at::Tensor& exponent = ArgTensor(info, 1);
+    return Wrap(env, at::pow(self, exponent));
+  })
+}
+
+static Napi::Value Op_pow_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "pow: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar exponent = ArgScalar(info, 1);
+    return Wrap(env, at::pow(self, exponent));
   })
 }
 
@@ -665,13 +699,19 @@ static Napi::Value Op_where(const Napi::CallbackInfo& info) {
   KOCLIP_GUARD({
     const at::Tensor& condition = ArgTensor(info, 0);
     const at::Tensor& self = ArgTensor(info, 1);
-    if (info[2].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 2);
-      return Wrap(env, at::where(condition, self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 2);
-      return Wrap(env, at::where(condition, self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 2);
+    return Wrap(env, at::where(condition, self, other));
+  })
+}
+
+static Napi::Value Op_where_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "where: expected 3 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& condition = ArgTensor(info, 0);
+    const at::Tensor& self = ArgTensor(info, 1);
+    at::Scalar other = ArgScalar(info, 2);
+    return Wrap(env, at::where(condition, self, other));
   })
 }
 
@@ -681,13 +721,19 @@ static Napi::Value Op_masked_fill(const Napi::CallbackInfo& info) {
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& mask = ArgTensor(info, 1);
-    if (info[2].IsNumber()) {
-      at::Scalar value = ArgScalar(info, 2);
-      return Wrap(env, self.masked_fill(mask, value));
-    } else {
-      const at::Tensor& value = ArgTensor(info, 2);
-      return Wrap(env, self.masked_fill(mask, value));
-    }
+    const at::Tensor& value = ArgTensor(info, 2);
+    return Wrap(env, self.masked_fill(mask, value));
+  })
+}
+
+static Napi::Value Op_masked_fill_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "masked_fill: expected 3 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    const at::Tensor& mask = ArgTensor(info, 1);
+    at::Scalar value = ArgScalar(info, 2);
+    return Wrap(env, self.masked_fill(mask, value));
   })
 }
 
@@ -696,13 +742,18 @@ static Napi::Value Op_eq(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "eq: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::eq(self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::eq(self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    return Wrap(env, at::eq(self, other));
+  })
+}
+
+static Napi::Value Op_eq_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "eq: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    return Wrap(env, at::eq(self, other));
   })
 }
 
@@ -711,13 +762,18 @@ static Napi::Value Op_ne(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "ne: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::ne(self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::ne(self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    return Wrap(env, at::ne(self, other));
+  })
+}
+
+static Napi::Value Op_ne_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "ne: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    return Wrap(env, at::ne(self, other));
   })
 }
 
@@ -726,13 +782,18 @@ static Napi::Value Op_lt(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "lt: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::lt(self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::lt(self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    return Wrap(env, at::lt(self, other));
+  })
+}
+
+static Napi::Value Op_lt_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "lt: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    return Wrap(env, at::lt(self, other));
   })
 }
 
@@ -741,13 +802,18 @@ static Napi::Value Op_le(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "le: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::le(self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::le(self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    return Wrap(env, at::le(self, other));
+  })
+}
+
+static Napi::Value Op_le_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "le: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    return Wrap(env, at::le(self, other));
   })
 }
 
@@ -756,13 +822,18 @@ static Napi::Value Op_gt(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "gt: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::gt(self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::gt(self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    return Wrap(env, at::gt(self, other));
+  })
+}
+
+static Napi::Value Op_gt_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "gt: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    return Wrap(env, at::gt(self, other));
   })
 }
 
@@ -771,13 +842,18 @@ static Napi::Value Op_ge(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "ge: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      return Wrap(env, at::ge(self, other));
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      return Wrap(env, at::ge(self, other));
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    return Wrap(env, at::ge(self, other));
+  })
+}
+
+static Napi::Value Op_ge_scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "ge: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    return Wrap(env, at::ge(self, other));
   })
 }
 
@@ -1019,10 +1095,10 @@ static Napi::Value Op_linear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "linear: expected 3 arguments");
   KOCLIP_GUARD({
-    const at::Tensor& input = ArgTensor(info, 0);
+    const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& weight = ArgTensor(info, 1);
     c10::optional<at::Tensor> bias = ArgOptTensor(info, 2);
-    return Wrap(env, at::linear(input, weight, bias));
+    return Wrap(env, at::linear(self, weight, bias));
   })
 }
 
@@ -1030,14 +1106,14 @@ static Napi::Value Op_conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 7) throw Napi::TypeError::New(env, "conv2d: expected 7 arguments");
   KOCLIP_GUARD({
-    const at::Tensor& input = ArgTensor(info, 0);
+    const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& weight = ArgTensor(info, 1);
     c10::optional<at::Tensor> bias = ArgOptTensor(info, 2);
     std::vector<int64_t> stride = ArgIntList(info, 3);
     std::vector<int64_t> padding = ArgIntList(info, 4);
     std::vector<int64_t> dilation = ArgIntList(info, 5);
     int64_t groups = ArgInt(info, 6);
-    return Wrap(env, at::conv2d(input, weight, bias, stride, padding, dilation, groups));
+    return Wrap(env, at::conv2d(self, weight, bias, stride, padding, dilation, groups));
   })
 }
 
@@ -1045,12 +1121,12 @@ static Napi::Value Op_layer_norm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "layer_norm: expected 5 arguments");
   KOCLIP_GUARD({
-    const at::Tensor& input = ArgTensor(info, 0);
+    const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> normalized_shape = ArgIntList(info, 1);
     c10::optional<at::Tensor> weight = ArgOptTensor(info, 2);
     c10::optional<at::Tensor> bias = ArgOptTensor(info, 3);
     double eps = ArgDouble(info, 4);
-    return Wrap(env, at::layer_norm(input, normalized_shape, weight, bias, eps));
+    return Wrap(env, at::layer_norm(self, normalized_shape, weight, bias, eps));
   })
 }
 
@@ -1078,10 +1154,10 @@ static Napi::Value Op_dropout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "dropout: expected 3 arguments");
   KOCLIP_GUARD({
-    const at::Tensor& input = ArgTensor(info, 0);
+    const at::Tensor& self = ArgTensor(info, 0);
     double p = ArgDouble(info, 1);
     bool train = ArgBool(info, 2);
-    return Wrap(env, at::dropout(input, p, train));
+    return Wrap(env, at::dropout(self, p, train));
   })
 }
 
@@ -1089,10 +1165,10 @@ static Napi::Value Op_embedding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "embedding: expected 3 arguments");
   KOCLIP_GUARD({
-    const at::Tensor& weight = ArgTensor(info, 0);
+    const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& indices = ArgTensor(info, 1);
     int64_t padding_idx = ArgInt(info, 2);
-    return Wrap(env, at::embedding(weight, indices, padding_idx));
+    return Wrap(env, at::embedding(self, indices, padding_idx));
   })
 }
 
@@ -1100,13 +1176,13 @@ static Napi::Value Op_cross_entropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6) throw Napi::TypeError::New(env, "cross_entropy: expected 6 arguments");
   KOCLIP_GUARD({
-    const at::Tensor& input = ArgTensor(info, 0);
+    const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& target = ArgTensor(info, 1);
     c10::optional<at::Tensor> weight = ArgOptTensor(info, 2);
     int64_t reduction = ArgInt(info, 3);
     int64_t ignore_index = ArgInt(info, 4);
     double label_smoothing = ArgDouble(info, 5);
-    return Wrap(env, at::cross_entropy_loss(input, target, weight, reduction, ignore_index, label_smoothing));
+    return Wrap(env, at::cross_entropy_loss(self, target, weight, reduction, ignore_index, label_smoothing));
   })
 }
 
@@ -1130,14 +1206,20 @@ static Napi::Value Op_add_(const Napi::CallbackInfo& info) {
   if (info.Length() < 3) throw Napi::TypeError::New(env, "add_: expected 3 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
+    const at::Tensor& other = ArgTensor(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      self.add_(other, alpha); return info[0];
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      self.add_(other, alpha); return info[0];
-    }
+    self.add_(other, alpha); return info[0];
+  })
+}
+
+static Napi::Value Op_add__scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "add_: expected 3 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    at::Scalar alpha = ArgScalar(info, 2);
+    self.add_(other, alpha); return info[0];
   })
 }
 
@@ -1146,14 +1228,20 @@ static Napi::Value Op_sub_(const Napi::CallbackInfo& info) {
   if (info.Length() < 3) throw Napi::TypeError::New(env, "sub_: expected 3 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
+    const at::Tensor& other = ArgTensor(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      self.sub_(other, alpha); return info[0];
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      self.sub_(other, alpha); return info[0];
-    }
+    self.sub_(other, alpha); return info[0];
+  })
+}
+
+static Napi::Value Op_sub__scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3) throw Napi::TypeError::New(env, "sub_: expected 3 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    at::Scalar alpha = ArgScalar(info, 2);
+    self.sub_(other, alpha); return info[0];
   })
 }
 
@@ -1162,13 +1250,18 @@ static Napi::Value Op_mul_(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "mul_: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      self.mul_(other); return info[0];
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      self.mul_(other); return info[0];
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    self.mul_(other); return info[0];
+  })
+}
+
+static Napi::Value Op_mul__scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "mul_: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    self.mul_(other); return info[0];
   })
 }
 
@@ -1177,13 +1270,18 @@ static Napi::Value Op_div_(const Napi::CallbackInfo& info) {
   if (info.Length() < 2) throw Napi::TypeError::New(env, "div_: expected 2 arguments");
   KOCLIP_GUARD({
     const at::Tensor& self = ArgTensor(info, 0);
-    if (info[1].IsNumber()) {
-      at::Scalar other = ArgScalar(info, 1);
-      self.div_(other); return info[0];
-    } else {
-      const at::Tensor& other = ArgTensor(info, 1);
-      self.div_(other); return info[0];
-    }
+    const at::Tensor& other = ArgTensor(info, 1);
+    self.div_(other); return info[0];
+  })
+}
+
+static Napi::Value Op_div__scalar(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "div_: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    at::Scalar other = ArgScalar(info, 1);
+    self.div_(other); return info[0];
   })
 }
 
@@ -1317,6 +1415,7 @@ void RegisterGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("index_select", Napi::Function::New(env, Op_index_select, "index_select"));
   exports.Set("gather", Napi::Function::New(env, Op_gather, "gather"));
   exports.Set("scatter", Napi::Function::New(env, Op_scatter, "scatter"));
+  exports.Set("scatter_scalar", Napi::Function::New(env, Op_scatter_scalar, "scatter_scalar"));
   exports.Set("cat", Napi::Function::New(env, Op_cat, "cat"));
   exports.Set("stack", Napi::Function::New(env, Op_stack, "stack"));
   exports.Set("chunk", Napi::Function::New(env, Op_chunk, "chunk"));
@@ -1343,10 +1442,15 @@ void RegisterGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("zeros_like", Napi::Function::New(env, Op_zeros_like, "zeros_like"));
   exports.Set("ones_like", Napi::Function::New(env, Op_ones_like, "ones_like"));
   exports.Set("add", Napi::Function::New(env, Op_add, "add"));
+  exports.Set("add_scalar", Napi::Function::New(env, Op_add_scalar, "add_scalar"));
   exports.Set("sub", Napi::Function::New(env, Op_sub, "sub"));
+  exports.Set("sub_scalar", Napi::Function::New(env, Op_sub_scalar, "sub_scalar"));
   exports.Set("mul", Napi::Function::New(env, Op_mul, "mul"));
+  exports.Set("mul_scalar", Napi::Function::New(env, Op_mul_scalar, "mul_scalar"));
   exports.Set("div", Napi::Function::New(env, Op_div, "div"));
+  exports.Set("div_scalar", Napi::Function::New(env, Op_div_scalar, "div_scalar"));
   exports.Set("pow", Napi::Function::New(env, Op_pow, "pow"));
+  exports.Set("pow_scalar", Napi::Function::New(env, Op_pow_scalar, "pow_scalar"));
   exports.Set("neg", Napi::Function::New(env, Op_neg, "neg"));
   exports.Set("abs", Napi::Function::New(env, Op_abs, "abs"));
   exports.Set("sqrt", Napi::Function::New(env, Op_sqrt, "sqrt"));
@@ -1369,13 +1473,21 @@ void RegisterGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("maximum", Napi::Function::New(env, Op_maximum, "maximum"));
   exports.Set("minimum", Napi::Function::New(env, Op_minimum, "minimum"));
   exports.Set("where", Napi::Function::New(env, Op_where, "where"));
+  exports.Set("where_scalar", Napi::Function::New(env, Op_where_scalar, "where_scalar"));
   exports.Set("masked_fill", Napi::Function::New(env, Op_masked_fill, "masked_fill"));
+  exports.Set("masked_fill_scalar", Napi::Function::New(env, Op_masked_fill_scalar, "masked_fill_scalar"));
   exports.Set("eq", Napi::Function::New(env, Op_eq, "eq"));
+  exports.Set("eq_scalar", Napi::Function::New(env, Op_eq_scalar, "eq_scalar"));
   exports.Set("ne", Napi::Function::New(env, Op_ne, "ne"));
+  exports.Set("ne_scalar", Napi::Function::New(env, Op_ne_scalar, "ne_scalar"));
   exports.Set("lt", Napi::Function::New(env, Op_lt, "lt"));
+  exports.Set("lt_scalar", Napi::Function::New(env, Op_lt_scalar, "lt_scalar"));
   exports.Set("le", Napi::Function::New(env, Op_le, "le"));
+  exports.Set("le_scalar", Napi::Function::New(env, Op_le_scalar, "le_scalar"));
   exports.Set("gt", Napi::Function::New(env, Op_gt, "gt"));
+  exports.Set("gt_scalar", Napi::Function::New(env, Op_gt_scalar, "gt_scalar"));
   exports.Set("ge", Napi::Function::New(env, Op_ge, "ge"));
+  exports.Set("ge_scalar", Napi::Function::New(env, Op_ge_scalar, "ge_scalar"));
   exports.Set("logical_not", Napi::Function::New(env, Op_logical_not, "logical_not"));
   exports.Set("logical_and", Napi::Function::New(env, Op_logical_and, "logical_and"));
   exports.Set("logical_or", Napi::Function::New(env, Op_logical_or, "logical_or"));
@@ -1409,9 +1521,13 @@ void RegisterGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("cross_entropy", Napi::Function::New(env, Op_cross_entropy, "cross_entropy"));
   exports.Set("scaled_dot_product_attention", Napi::Function::New(env, Op_scaled_dot_product_attention, "scaled_dot_product_attention"));
   exports.Set("add_", Napi::Function::New(env, Op_add_, "add_"));
+  exports.Set("add__scalar", Napi::Function::New(env, Op_add__scalar, "add__scalar"));
   exports.Set("sub_", Napi::Function::New(env, Op_sub_, "sub_"));
+  exports.Set("sub__scalar", Napi::Function::New(env, Op_sub__scalar, "sub__scalar"));
   exports.Set("mul_", Napi::Function::New(env, Op_mul_, "mul_"));
+  exports.Set("mul__scalar", Napi::Function::New(env, Op_mul__scalar, "mul__scalar"));
   exports.Set("div_", Napi::Function::New(env, Op_div_, "div_"));
+  exports.Set("div__scalar", Napi::Function::New(env, Op_div__scalar, "div__scalar"));
   exports.Set("addcmul_", Napi::Function::New(env, Op_addcmul_, "addcmul_"));
   exports.Set("addcdiv_", Napi::Function::New(env, Op_addcdiv_, "addcdiv_"));
   exports.Set("lerp_", Napi::Function::New(env, Op_lerp_, "lerp_"));

@@ -6,3 +6,4 @@ export type { DType, Device, TensorData, CreateOptions, RandomOptions } from "./
 export { tidy, keep, disposeAll } from "./scope.js";
 export { noGrad, enableGrad, noGradGuard, isGradEnabled, autocast } from "./grad.js";
 export { setNumThreads, numThreads, cudaAvailable, cudaSynchronize, liveTensors, buildInfo } from "./runtime.js";
+export type { BuildInfo } from "./native.js";

@@ -12,8 +12,8 @@ import type { DType, Handle } from "./native_types.js";
 export interface NativeCore {
   fromBytes(bytes: Uint8Array, dtype: DType, shape: number[], device: string): Handle;
   toBytes(h: Handle): Uint8Array;
-  dispose(h: Handle): void;
-  isDisposed(h: Handle): boolean;
+  /** Frees the slot; false if it was already free. */
+  dispose(h: Handle): boolean;
   shape(h: Handle): number[];
   dtype(h: Handle): DType;
   device(h: Handle): string;
@@ -23,6 +23,7 @@ export interface NativeCore {
   isLeaf(h: Handle): boolean;
   grad(h: Handle): Handle | null;
   clearGrad(h: Handle): void;
+  setGrad(h: Handle, grad: Handle | null): void;
   backward(h: Handle, gradOutput: Handle | null, retainGraph: boolean): void;
   setGradEnabled(on: boolean): void;
   isGradEnabled(): boolean;
@@ -33,9 +34,18 @@ export interface NativeCore {
   setNumThreads(n: number): void;
   numThreads(): number;
   liveTensors(): number;
-  buildInfo(): { torchVersion: string; config: string; parallel: string; cuda: boolean };
+  buildInfo(): BuildInfo;
   cudaDeviceCount(): number;
   cudaSynchronize(): void;
+}
+
+/** What libtorch and the process run with: version, build flags, threading, malloc, CUDA. */
+export interface BuildInfo {
+  torchVersion: string;
+  config: string;
+  parallel: string;
+  allocator: "jemalloc" | "glibc";
+  cuda: boolean;
 }
 
 function packageRoot(): string {

@@ -55,7 +55,7 @@ export function gather(self: Tensor, dim: number, index: Tensor): Tensor {
 
 /** ATen `scatter`. */
 export function scatter(self: Tensor, dim: number, index: Tensor, src: Tensor | number): Tensor {
-  return Tensor.adopt(native.scatter(self.handle, dim, index.handle, typeof src === "number" ? src : src.handle));
+  return Tensor.adopt((typeof src === "number" ? native.scatter_scalar(self.handle, dim, index.handle, src) : native.scatter(self.handle, dim, index.handle, src.handle)));
 }
 
 /** ATen `cat`. */
@@ -185,27 +185,27 @@ export function onesLike(self: Tensor): Tensor {
 
 /** ATen `add`. */
 export function add(self: Tensor, other: Tensor | number, alpha: number = 1): Tensor {
-  return Tensor.adopt(native.add(self.handle, typeof other === "number" ? other : other.handle, alpha));
+  return Tensor.adopt((typeof other === "number" ? native.add_scalar(self.handle, other, alpha) : native.add(self.handle, other.handle, alpha)));
 }
 
 /** ATen `sub`. */
 export function sub(self: Tensor, other: Tensor | number, alpha: number = 1): Tensor {
-  return Tensor.adopt(native.sub(self.handle, typeof other === "number" ? other : other.handle, alpha));
+  return Tensor.adopt((typeof other === "number" ? native.sub_scalar(self.handle, other, alpha) : native.sub(self.handle, other.handle, alpha)));
 }
 
 /** ATen `mul`. */
 export function mul(self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.mul(self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.mul_scalar(self.handle, other) : native.mul(self.handle, other.handle)));
 }
 
 /** ATen `div`. */
 export function div(self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.div(self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.div_scalar(self.handle, other) : native.div(self.handle, other.handle)));
 }
 
 /** ATen `pow`. */
 export function pow(self: Tensor, exponent: Tensor | number): Tensor {
-  return Tensor.adopt(native.pow(self.handle, typeof exponent === "number" ? exponent : exponent.handle));
+  return Tensor.adopt((typeof exponent === "number" ? native.pow_scalar(self.handle, exponent) : native.pow(self.handle, exponent.handle)));
 }
 
 /** ATen `neg`. */
@@ -315,42 +315,42 @@ export function minimum(self: Tensor, other: Tensor): Tensor {
 
 /** ATen `where`. */
 export function where(condition: Tensor, self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.where(condition.handle, self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.where_scalar(condition.handle, self.handle, other) : native.where(condition.handle, self.handle, other.handle)));
 }
 
 /** ATen `masked_fill`. */
 export function maskedFill(self: Tensor, mask: Tensor, value: Tensor | number): Tensor {
-  return Tensor.adopt(native.masked_fill(self.handle, mask.handle, typeof value === "number" ? value : value.handle));
+  return Tensor.adopt((typeof value === "number" ? native.masked_fill_scalar(self.handle, mask.handle, value) : native.masked_fill(self.handle, mask.handle, value.handle)));
 }
 
 /** ATen `eq`. */
 export function eq(self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.eq(self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.eq_scalar(self.handle, other) : native.eq(self.handle, other.handle)));
 }
 
 /** ATen `ne`. */
 export function ne(self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.ne(self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.ne_scalar(self.handle, other) : native.ne(self.handle, other.handle)));
 }
 
 /** ATen `lt`. */
 export function lt(self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.lt(self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.lt_scalar(self.handle, other) : native.lt(self.handle, other.handle)));
 }
 
 /** ATen `le`. */
 export function le(self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.le(self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.le_scalar(self.handle, other) : native.le(self.handle, other.handle)));
 }
 
 /** ATen `gt`. */
 export function gt(self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.gt(self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.gt_scalar(self.handle, other) : native.gt(self.handle, other.handle)));
 }
 
 /** ATen `ge`. */
 export function ge(self: Tensor, other: Tensor | number): Tensor {
-  return Tensor.adopt(native.ge(self.handle, typeof other === "number" ? other : other.handle));
+  return Tensor.adopt((typeof other === "number" ? native.ge_scalar(self.handle, other) : native.ge(self.handle, other.handle)));
 }
 
 /** ATen `logical_not`. */
@@ -472,18 +472,18 @@ export function bmm(self: Tensor, other: Tensor): Tensor {
 }
 
 /** ATen `linear`. */
-export function linear(input: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
-  return Tensor.adopt(native.linear(input.handle, weight.handle, bias == null ? null : bias.handle));
+export function linear(self: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
+  return Tensor.adopt(native.linear(self.handle, weight.handle, bias == null ? null : bias.handle));
 }
 
 /** ATen `conv2d`. */
-export function conv2d(input: Tensor, weight: Tensor, bias: Tensor | null = null, stride: number[] = [1, 1], padding: number[] = [0, 0], dilation: number[] = [1, 1], groups: number = 1): Tensor {
-  return Tensor.adopt(native.conv2d(input.handle, weight.handle, bias == null ? null : bias.handle, stride, padding, dilation, groups));
+export function conv2d(self: Tensor, weight: Tensor, bias: Tensor | null = null, stride: number[] = [1, 1], padding: number[] = [0, 0], dilation: number[] = [1, 1], groups: number = 1): Tensor {
+  return Tensor.adopt(native.conv2d(self.handle, weight.handle, bias == null ? null : bias.handle, stride, padding, dilation, groups));
 }
 
 /** ATen `layer_norm`. */
-export function layerNorm(input: Tensor, normalizedShape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5): Tensor {
-  return Tensor.adopt(native.layer_norm(input.handle, normalizedShape, weight == null ? null : weight.handle, bias == null ? null : bias.handle, eps));
+export function layerNorm(self: Tensor, normalizedShape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5): Tensor {
+  return Tensor.adopt(native.layer_norm(self.handle, normalizedShape, weight == null ? null : weight.handle, bias == null ? null : bias.handle, eps));
 }
 
 /** ATen `softmax`. */
@@ -497,18 +497,18 @@ export function logSoftmax(self: Tensor, dim: number): Tensor {
 }
 
 /** ATen `dropout`. */
-export function dropout(input: Tensor, p: number, train: boolean): Tensor {
-  return Tensor.adopt(native.dropout(input.handle, p, train));
+export function dropout(self: Tensor, p: number, train: boolean): Tensor {
+  return Tensor.adopt(native.dropout(self.handle, p, train));
 }
 
 /** ATen `embedding`. */
-export function embedding(weight: Tensor, indices: Tensor, paddingIdx: number = -1): Tensor {
-  return Tensor.adopt(native.embedding(weight.handle, indices.handle, paddingIdx));
+export function embedding(self: Tensor, indices: Tensor, paddingIdx: number = -1): Tensor {
+  return Tensor.adopt(native.embedding(self.handle, indices.handle, paddingIdx));
 }
 
 /** ATen `cross_entropy`. */
-export function crossEntropy(input: Tensor, target: Tensor, weight: Tensor | null = null, reduction: number = 1, ignoreIndex: number = -100, labelSmoothing: number = 0): Tensor {
-  return Tensor.adopt(native.cross_entropy(input.handle, target.handle, weight == null ? null : weight.handle, reduction, ignoreIndex, labelSmoothing));
+export function crossEntropy(self: Tensor, target: Tensor, weight: Tensor | null = null, reduction: number = 1, ignoreIndex: number = -100, labelSmoothing: number = 0): Tensor {
+  return Tensor.adopt(native.cross_entropy(self.handle, target.handle, weight == null ? null : weight.handle, reduction, ignoreIndex, labelSmoothing));
 }
 
 /** ATen `scaled_dot_product_attention`. */
@@ -518,25 +518,25 @@ export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Ten
 
 /** ATen `add_`. */
 export function add_(self: Tensor, other: Tensor | number, alpha: number = 1): Tensor {
-  native.add_(self.handle, typeof other === "number" ? other : other.handle, alpha);
+  (typeof other === "number" ? native.add__scalar(self.handle, other, alpha) : native.add_(self.handle, other.handle, alpha));
   return self;
 }
 
 /** ATen `sub_`. */
 export function sub_(self: Tensor, other: Tensor | number, alpha: number = 1): Tensor {
-  native.sub_(self.handle, typeof other === "number" ? other : other.handle, alpha);
+  (typeof other === "number" ? native.sub__scalar(self.handle, other, alpha) : native.sub_(self.handle, other.handle, alpha));
   return self;
 }
 
 /** ATen `mul_`. */
 export function mul_(self: Tensor, other: Tensor | number): Tensor {
-  native.mul_(self.handle, typeof other === "number" ? other : other.handle);
+  (typeof other === "number" ? native.mul__scalar(self.handle, other) : native.mul_(self.handle, other.handle));
   return self;
 }
 
 /** ATen `div_`. */
 export function div_(self: Tensor, other: Tensor | number): Tensor {
-  native.div_(self.handle, typeof other === "number" ? other : other.handle);
+  (typeof other === "number" ? native.div__scalar(self.handle, other) : native.div_(self.handle, other.handle));
   return self;
 }
 
@@ -691,8 +691,14 @@ declare module "./tensor.js" {
     matmul(other: Tensor): Tensor;
     mm(other: Tensor): Tensor;
     bmm(other: Tensor): Tensor;
+    linear(weight: Tensor, bias?: Tensor | null): Tensor;
+    conv2d(weight: Tensor, bias?: Tensor | null, stride?: number[], padding?: number[], dilation?: number[], groups?: number): Tensor;
+    layerNorm(normalizedShape: number[], weight?: Tensor | null, bias?: Tensor | null, eps?: number): Tensor;
     softmax(dim: number): Tensor;
     logSoftmax(dim: number): Tensor;
+    dropout(p: number, train: boolean): Tensor;
+    embedding(indices: Tensor, paddingIdx?: number): Tensor;
+    crossEntropy(target: Tensor, weight?: Tensor | null, reduction?: number, ignoreIndex?: number, labelSmoothing?: number): Tensor;
     add_(other: Tensor | number, alpha?: number): Tensor;
     sub_(other: Tensor | number, alpha?: number): Tensor;
     mul_(other: Tensor | number): Tensor;
@@ -966,11 +972,29 @@ Tensor.prototype.mm = function (this: Tensor, other: Tensor) {
 Tensor.prototype.bmm = function (this: Tensor, other: Tensor) {
   return bmm(this, other);
 };
+Tensor.prototype.linear = function (this: Tensor, weight: Tensor, bias: Tensor | null = null) {
+  return linear(this, weight, bias);
+};
+Tensor.prototype.conv2d = function (this: Tensor, weight: Tensor, bias: Tensor | null = null, stride: number[] = [1, 1], padding: number[] = [0, 0], dilation: number[] = [1, 1], groups: number = 1) {
+  return conv2d(this, weight, bias, stride, padding, dilation, groups);
+};
+Tensor.prototype.layerNorm = function (this: Tensor, normalizedShape: number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5) {
+  return layerNorm(this, normalizedShape, weight, bias, eps);
+};
 Tensor.prototype.softmax = function (this: Tensor, dim: number) {
   return softmax(this, dim);
 };
 Tensor.prototype.logSoftmax = function (this: Tensor, dim: number) {
   return logSoftmax(this, dim);
+};
+Tensor.prototype.dropout = function (this: Tensor, p: number, train: boolean) {
+  return dropout(this, p, train);
+};
+Tensor.prototype.embedding = function (this: Tensor, indices: Tensor, paddingIdx: number = -1) {
+  return embedding(this, indices, paddingIdx);
+};
+Tensor.prototype.crossEntropy = function (this: Tensor, target: Tensor, weight: Tensor | null = null, reduction: number = 1, ignoreIndex: number = -100, labelSmoothing: number = 0) {
+  return crossEntropy(this, target, weight, reduction, ignoreIndex, labelSmoothing);
 };
 Tensor.prototype.add_ = function (this: Tensor, other: Tensor | number, alpha: number = 1) {
   return add_(this, other, alpha);

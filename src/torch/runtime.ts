@@ -1,5 +1,5 @@
 /** Process-wide libtorch settings and facts: threads, CUDA, build, live tensor count. */
-import { native } from "./native.js";
+import { native, type BuildInfo } from "./native.js";
 
 /** Intra-op threads libtorch uses (all cores by default; KOCLIP_NUM_THREADS overrides at load). */
 export function setNumThreads(n: number): void {
@@ -26,6 +26,6 @@ export function liveTensors(): number {
 }
 
 /** libtorch version and build configuration (BLAS, oneDNN, OpenMP), as libtorch reports it. */
-export function buildInfo(): { torchVersion: string; config: string; parallel: string; cuda: boolean } {
+export function buildInfo(): BuildInfo {
   return native.buildInfo();
 }

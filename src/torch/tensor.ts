@@ -21,12 +21,17 @@ const ITEM_BYTES: Record<DType, number> = {
 /** Where tensors live: "cpu", "cuda" or "cuda:N". */
 export type Device = string;
 
+// The GC backstop for tensors nobody disposed. Disposed tensors unregister, so they leave nothing
+// behind (callbacks run only when the event loop turns, so they must not be the main mechanism).
+const collected = new FinalizationRegistry<Handle>((h) => native.dispose(h));
+
 export class Tensor implements Disposable {
   #handle: Handle | null;
   #shape: number[] | null = null;
 
   private constructor(handle: Handle) {
     this.#handle = handle;
+    collected.register(this, handle, this);
     track(this);
   }
 
@@ -48,6 +53,7 @@ export class Tensor implements Disposable {
   /** Releases the libtorch tensor now. Safe to call twice. Views and grads hold their own references. */
   dispose(): void {
     if (this.#handle === null) return;
+    collected.unregister(this);
     native.dispose(this.#handle);
     this.#handle = null;
   }
@@ -113,6 +119,11 @@ export class Tensor implements Disposable {
   get grad(): Tensor | null {
     const h = native.grad(this.handle);
     return h === null ? null : Tensor.adopt(h);
+  }
+
+  /** Installs `g` (same shape) as this leaf's gradient; null forgets it. */
+  set grad(g: Tensor | null) {
+    native.setGrad(this.handle, g === null ? null : g.handle);
   }
 
   /** Forgets the accumulated gradient (PyTorch's zero_grad(set_to_none=True)). */
