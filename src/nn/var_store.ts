@@ -1,0 +1,164 @@
+/**
+ * Parameters by checkpoint name (candle's VarMap + VarBuilder, tch's VarStore + Path).
+ * A layer asks `vb.get([out, in], "weight", init)`; the store either loads that exact name from the
+ * checkpoint or creates it with `init`, and remembers it, so loading is a path lookup, saving writes
+ * the same names back, and the optimizer gets every parameter from one map.
+ *
+ *   const store = VarStore.fromSource(source, { file: "model.safetensors" });
+ *   const proj = new Linear(store.root.pp("visual_projection"), 768, 512, { bias: false });
+ *   store.assertAllUsed();     // throws, listing checkpoint tensors no layer asked for
+ */
+import type { RawTensor } from "../formats/raw_tensor.js";
+import { keep, noGrad, zeros, type Device, type DType, type Tensor } from "../torch/index.js";
+import { applyInit, type Init } from "./init.js";
+import { tensorFromRaw, torchDType } from "./raw.js";
+
+/** Where pretrained tensors come from: a name → RawTensor lookup (a safetensors file, a converted .bin, …). */
+export interface TensorSource {
+  keys(): Iterable<string>;
+  get(name: string): RawTensor | undefined;
+}
+
+/** A TensorSource over an in-memory map. */
+export function mapSource(map: Map<string, RawTensor>): TensorSource {
+  return { keys: () => map.keys(), get: (n) => map.get(n) };
+}
+
+export interface VarStoreOptions {
+  device?: Device;
+  /** dtype parameters are created or converted to (float32 by default). */
+  dtype?: DType;
+  /** Whether parameters record gradients (true for training). */
+  trainable?: boolean;
+  /** Names the checkpoint in errors. */
+  file?: string;
+}
+
+export class VarStore {
+  /** Every parameter by full dotted name, in creation order. */
+  readonly vars = new Map<string, Tensor>();
+  readonly device: Device;
+  readonly dtype: DType;
+  readonly trainable: boolean;
+  readonly file: string;
+  readonly #source: TensorSource | null;
+  readonly #used = new Set<string>();
+
+  private constructor(source: TensorSource | null, opts: VarStoreOptions) {
+    this.#source = source;
+    this.device = opts.device ?? "cpu";
+    this.dtype = opts.dtype ?? "float32";
+    this.trainable = opts.trainable ?? false;
+    this.file = opts.file ?? "checkpoint";
+  }
+
+  /** A store whose parameters are created from their inits (training from scratch). */
+  static fresh(opts: VarStoreOptions = {}): VarStore {
+    return new VarStore(null, { trainable: true, ...opts });
+  }
+
+  /** A store that loads every parameter from `source` and fails on any missing one. */
+  static fromSource(source: TensorSource, opts: VarStoreOptions = {}): VarStore {
+    return new VarStore(source, opts);
+  }
+
+  get root(): VarBuilder {
+    return new VarBuilder(this, []);
+  }
+
+  /** Loads or creates the variable `name` (used by VarBuilder). */
+  variable(name: string, shape: number[], init: Init, opts: { dtype?: DType; optional?: boolean } = {}): Tensor {
+    const existing = this.vars.get(name);
+    if (existing) {
+      if (existing.shape.join() !== shape.join()) {
+        throw new Error(`${this.file}: '${name}' requested as [${shape}] but already created as [${existing.shape}]`);
+      }
+      return existing;
+    }
+    const dtype = opts.dtype ?? this.dtype;
+    let t: Tensor;
+    if (this.#source) {
+      const raw = this.#source.get(name);
+      if (!raw) throw new Error(`${this.file}: missing tensor '${name}' (expected shape [${shape}])`);
+      if (raw.shape.join() !== shape.join()) {
+        throw new Error(`${this.file}: tensor '${name}' has shape [${raw.shape}] but the config implies [${shape}]`);
+      }
+      this.#used.add(name);
+      t = noGrad(() => {
+        const loaded = tensorFromRaw(raw, this.device);
+        if (loaded.dtype === dtype || !isFloat(torchDType(raw.dtype))) return loaded;
+        const cast = loaded.toDtype(dtype);
+        loaded.dispose();
+        return cast;
+      });
+    } else {
+      t = zeros(shape, dtype, this.device);
+      applyInit(t, init);
+    }
+    keep(t); // parameters outlive any tidy scope they are built in
+    if (this.trainable && isFloat(t.dtype)) t.requiresGrad = true;
+    this.vars.set(name, t);
+    return t;
+  }
+
+  /** Whether the checkpoint has `name` (for optional tensors such as logit_scale). */
+  hasInSource(name: string): boolean {
+    return this.#source?.get(name) !== undefined;
+  }
+
+  /** Checkpoint tensors that no layer asked for. */
+  unusedSourceKeys(): string[] {
+    if (!this.#source) return [];
+    return [...this.#source.keys()].filter((k) => !this.#used.has(k));
+  }
+
+  /** Strict loading: fails naming every checkpoint tensor that no layer used. */
+  assertAllUsed(ignore: (name: string) => boolean = () => false): void {
+    const unused = this.unusedSourceKeys().filter((k) => !ignore(k));
+    if (unused.length) {
+      const shown = unused.slice(0, 8).join(", ") + (unused.length > 8 ? `, … (${unused.length} in all)` : "");
+      throw new Error(`${this.file}: unexpected tensors not used by the model: ${shown}`);
+    }
+  }
+
+  /** Moves every parameter to training (gradients on) or inference mode. */
+  setTrainable(on: boolean): void {
+    for (const t of this.vars.values()) if (isFloat(t.dtype)) t.requiresGrad = on;
+  }
+
+  /** Frees every parameter. */
+  dispose(): void {
+    for (const t of this.vars.values()) t.dispose();
+    this.vars.clear();
+  }
+}
+
+function isFloat(d: DType): boolean {
+  return d === "float32" || d === "float16" || d === "bfloat16" || d === "float64";
+}
+
+/** A VarStore seen from one prefix; `pp` descends, `get` fetches `prefix.name`. */
+export class VarBuilder {
+  constructor(readonly store: VarStore, readonly path: readonly string[]) {}
+
+  /** Pushes a path segment, e.g. `vb.pp("encoder").pp("layers").pp(3)`. */
+  pp(segment: string | number): VarBuilder {
+    const s = String(segment);
+    if (s.includes(".") || s === "") throw new Error(`VarBuilder: bad path segment '${s}'`);
+    return new VarBuilder(this.store, [...this.path, s]);
+  }
+
+  /** Full dotted name of `name` under this prefix. */
+  nameOf(name: string): string {
+    return [...this.path, name].join(".");
+  }
+
+  get(shape: number[], name: string, init: Init, opts?: { dtype?: DType }): Tensor {
+    return this.store.variable(this.nameOf(name), shape, init, opts);
+  }
+
+  /** Whether the checkpoint has this tensor; when building fresh, always false. */
+  has(name: string): boolean {
+    return this.store.hasInSource(this.nameOf(name));
+  }
+}
