@@ -26,5 +26,7 @@ node_prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")")
 if [ -z "${npm_config_nodedir:-}" ] && [ -f "$node_prefix/include/node/node_api.h" ]; then
   export npm_config_nodedir="$node_prefix"
 fi
-# npm ci runs our own install script (node-gyp rebuild of the libtorch addon) and prepare (tsc).
+# npm ci runs our own install script (node-gyp rebuild of the libtorch addon, on every core) and
+# prepare (tsc).
+export JOBS=max
 npm ci --no-audit --no-fund
