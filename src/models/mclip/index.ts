@@ -1,0 +1,3 @@
+/** M-CLIP's multilingual text encoder: config and model. */
+export * from "./config.js";
+export * from "./model.js";
