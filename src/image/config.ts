@@ -216,3 +216,26 @@ export async function loadImageProcessorConfig(dir: string, fallbackSize = 224):
     throw err;
   }
 }
+
+/**
+ * The config as HF's `preprocessor_config.json` spells it (what `save_pretrained` writes), so
+ * Python users load our saved models with the same preprocessing.
+ *
+ *   imageProcessorConfigJson(clipDefaults()).size   // { shortest_edge: 224 }
+ */
+export function imageProcessorConfigJson(cfg: ImageProcessorConfig): Record<string, unknown> {
+  return {
+    image_processor_type: "CLIPImageProcessor",
+    do_resize: cfg.doResize,
+    size: cfg.size ? { height: cfg.size.height, width: cfg.size.width } : { shortest_edge: cfg.shortestEdge },
+    resample: PIL_RESAMPLING_IDS.indexOf(cfg.resample),
+    do_center_crop: cfg.doCenterCrop,
+    crop_size: { height: cfg.cropSize.height, width: cfg.cropSize.width },
+    do_rescale: cfg.doRescale,
+    rescale_factor: cfg.rescaleFactor,
+    do_normalize: cfg.doNormalize,
+    image_mean: cfg.mean,
+    image_std: cfg.std,
+    do_convert_rgb: cfg.doConvertRgb,
+  };
+}

@@ -1,6 +1,7 @@
 /** Public API of image preprocessing: configs, decoding and CLIP pixel values. */
 export {
   clipDefaults,
+  imageProcessorConfigJson,
   ImageConfigError,
   loadImageProcessorConfig,
   OPENAI_CLIP_MEAN,

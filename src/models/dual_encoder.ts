@@ -31,6 +31,10 @@ export interface DualEncoder {
   readonly modelType: string;
   /** Size of the shared embedding space. */
   readonly embedDim: number;
+  /** Side of the square images the vision tower takes (its config's image_size). */
+  readonly imageSize: number;
+  /** Most tokens a text may have, special tokens included (the position table's size). */
+  readonly maxTextLength: number;
   /** Every parameter by its checkpoint name. */
   readonly store: VarStore;
   /** Images [B, 3, H, W] (preprocessed) → embeddings [B, D]; L2-normalised unless normalize is false. */
@@ -41,4 +45,6 @@ export interface DualEncoder {
   logitScale(): Tensor;
   /** Embeddings, logits and loss for matching pairs (row i of images goes with row i of texts). */
   forward(pixels: Tensor, batch: TextBatch): DualEncoderOutput;
+  /** Frees every parameter (when the model holds more than `store`; else `store.dispose()` does). */
+  dispose?(): void;
 }

@@ -1,5 +1,6 @@
 /** Every sub-command, in the order `koclip --help` lists them. */
 import type { Command } from "../command.js";
 import { dataCommand } from "./data.js";
+import { embedCommand } from "./embed.js";
 
-export const COMMANDS: Command[] = [dataCommand];
+export const COMMANDS: Command[] = [embedCommand, dataCommand];

@@ -1,0 +1,60 @@
+/** `koclip embed`: prints L2-normalised embeddings of texts and/or images as JSON lines. */
+import { parseArgs } from "node:util";
+import { loadModel } from "../../models/load.js";
+import { UsageError, type Command } from "../command.js";
+
+const USAGE = `usage: koclip embed --model DIR (--text T ... | --image FILE ...) [options]
+
+Loads a model folder in any format koclip reads (model.safetensors, pytorch_model.bin,
+flax_model.msgpack, M-CLIP) and prints one JSON object per input:
+  {"input": "고양이 사진", "kind": "text", "embedding": [0.012, ...]}   (L2-normalised)
+
+options:
+  --model DIR      model folder (required)
+  --text T         a text to embed (repeatable)
+  --image FILE     an image file to embed (repeatable; jpg, png, webp, gif, ...)
+  --vision DIR     for M-CLIP text models: a CLIP folder that supplies the image tower
+  --device D       cpu (default) or cuda
+  --batch-size N   inputs per forward pass (default 32)`;
+
+export const embedCommand: Command = {
+  name: "embed",
+  summary: "print embeddings of texts and images (JSON lines)",
+  usage: USAGE,
+  async run(argv: string[]): Promise<number> {
+    let values;
+    try {
+      ({ values } = parseArgs({
+        args: argv,
+        strict: true,
+        allowPositionals: false,
+        options: {
+          model: { type: "string" },
+          text: { type: "string", multiple: true },
+          image: { type: "string", multiple: true },
+          vision: { type: "string" },
+          device: { type: "string" },
+          "batch-size": { type: "string" },
+        },
+      }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (!values.model) throw new UsageError("--model DIR is required");
+    const texts = values.text ?? [];
+    const images = values.image ?? [];
+    if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image");
+    const batchSize = values["batch-size"] === undefined ? 32 : Number(values["batch-size"]);
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
+    const model = await loadModel(values.model, { vision: values.vision, device: values.device });
+    try {
+      const print = (input: string, kind: string, e: Float32Array) =>
+        process.stdout.write(JSON.stringify({ input, kind, embedding: Array.from(e, (v) => Number(v.toPrecision(7))) }) + "\n");
+      if (texts.length) (await model.encodeTexts(texts, { batchSize })).forEach((e, i) => print(texts[i]!, "text", e));
+      if (images.length) (await model.encodeImages(images, { batchSize })).forEach((e, i) => print(images[i]!, "image", e));
+    } finally {
+      model.dispose();
+    }
+    return 0;
+  },
+};

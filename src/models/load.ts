@@ -1,0 +1,78 @@
+/**
+ * loadModel(dir): any supported model folder → a PretrainedModel (encoder + tokenizer + image
+ * preprocessing). The format is detected from the files; errors name the file and the problem.
+ *
+ *   const model = await loadModel("models/koclip-emoji");
+ *   const [e] = await model.encodeTexts(["바닷가의 강아지"]);
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadImageProcessorConfig } from "../image/index.js";
+import { loadTokenizer } from "../tokenizers/index.js";
+import { cudaAvailable, type DType } from "../torch/index.js";
+import { openCheckpoint, type CheckpointFormat } from "./checkpoint.js";
+import type { DualEncoder } from "./dual_encoder.js";
+import { PretrainedModel } from "./pretrained.js";
+import { builderFor } from "./registry.js";
+
+export interface LoadOptions {
+  /** "cpu" (default), "cuda" or "cuda:N". */
+  device?: string;
+  /** dtype of the parameters (float32 default; bfloat16/float16 for faster inference). */
+  dtype?: DType;
+  /** Use this weight file format even when others are present. */
+  format?: CheckpointFormat;
+  /** Parameters record gradients (for fine-tuning). */
+  trainable?: boolean;
+  /** For M-CLIP: the CLIP folder whose image tower it pairs with. */
+  vision?: string;
+}
+
+/** config.json parsed, or a one-line error naming the file. */
+export function readConfigJson(dir: string): { json: Record<string, unknown>; file: string } {
+  const file = join(dir, "config.json");
+  if (!existsSync(file)) {
+    throw new Error(existsSync(dir) ? `${file}: not found (is ${dir} a Hugging Face model folder?)` : `${dir}: no such model folder`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (err) {
+    throw new Error(`${file}: invalid JSON (${(err as Error).message})`);
+  }
+  if (typeof json !== "object" || json === null || Array.isArray(json)) throw new Error(`${file}: expected a JSON object`);
+  return { json: json as Record<string, unknown>, file };
+}
+
+/** Builds the dual encoder in `dir` without tokenizer or preprocessing (the lower-level half of loadModel). */
+export function loadEncoder(dir: string, opts: LoadOptions = {}, vision?: DualEncoder): DualEncoder {
+  const device = opts.device ?? "cpu";
+  if (device.startsWith("cuda") && !cudaAvailable()) throw new Error(`device '${device}' requested but no CUDA device is available to this libtorch build`);
+  if (device !== "cpu" && !device.startsWith("cuda")) throw new Error(`unknown device '${device}' (use cpu, cuda or cuda:N)`);
+  const { json, file } = readConfigJson(dir);
+  const build = builderFor(json.model_type, file);
+  const checkpoint = openCheckpoint(dir, opts.format);
+  try {
+    return build({ configJson: json, configFile: file, checkpoint, store: { device, dtype: opts.dtype, trainable: opts.trainable }, vision });
+  } finally {
+    checkpoint.close();
+  }
+}
+
+/** Loads a model folder with its tokenizer and image preprocessing. */
+export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<PretrainedModel> {
+  const vision = opts.vision ? loadEncoder(opts.vision, { ...opts, vision: undefined }) : undefined;
+  const encoder = loadEncoder(dir, opts, vision);
+  try {
+    const tokenizer = await loadTokenizer(dir);
+    // The image side's preprocessing lives with the image model (M-CLIP's comes from its CLIP).
+    const imageDir = opts.vision ?? dir;
+    const imageSize = opts.vision || encoder.modelType !== "M-CLIP" ? encoder.imageSize : 224;
+    const imageConfig = await loadImageProcessorConfig(imageDir, imageSize);
+    return new PretrainedModel(encoder, tokenizer, imageConfig, dir, readConfigJson(dir).json, opts.device ?? "cpu");
+  } catch (err) {
+    if (encoder.dispose) encoder.dispose();
+    else encoder.store.dispose();
+    throw err;
+  }
+}
