@@ -32,6 +32,11 @@ export interface VarStoreOptions {
   trainable?: boolean;
   /** Names the checkpoint in errors. */
   file?: string;
+  /**
+   * Parameters the source may lack, created from their inits instead (e.g. the projections when
+   * a dual encoder starts from two pretrained towers). Everything else missing is an error.
+   */
+  initMissing?: (name: string) => boolean;
 }
 
 export class VarStore {
@@ -43,6 +48,9 @@ export class VarStore {
   readonly file: string;
   readonly #source: TensorSource | null;
   readonly #used = new Set<string>();
+  readonly #initMissing: (name: string) => boolean;
+  /** Parameters created from their init because the source lacked them (see initMissing). */
+  readonly initialized: string[] = [];
 
   private constructor(source: TensorSource | null, opts: VarStoreOptions) {
     this.#source = source;
@@ -50,6 +58,7 @@ export class VarStore {
     this.dtype = opts.dtype ?? "float32";
     this.trainable = opts.trainable ?? false;
     this.file = opts.file ?? "checkpoint";
+    this.#initMissing = opts.initMissing ?? (() => false);
   }
 
   /** A store whose parameters are created from their inits (training from scratch). */
@@ -77,8 +86,8 @@ export class VarStore {
     }
     const dtype = opts.dtype ?? this.dtype;
     let t: Tensor;
-    if (this.#source) {
-      const raw = this.#source.get(name);
+    const raw = this.#source?.get(name);
+    if (this.#source && (raw || !this.#initMissing(name))) {
       if (!raw) throw new Error(`${this.file}: missing tensor '${name}' (expected shape [${shape}])`);
       if (raw.shape.join() !== shape.join()) {
         throw new Error(`${this.file}: tensor '${name}' has shape [${raw.shape}] but the config implies [${shape}]`);
@@ -94,6 +103,7 @@ export class VarStore {
     } else {
       t = zeros(shape, dtype, this.device);
       applyInit(t, init);
+      if (this.#source) this.initialized.push(name);
     }
     keep(t); // parameters outlive any tidy scope they are built in
     if (this.trainable && isFloat(t.dtype)) t.requiresGrad = true;

@@ -2,5 +2,6 @@
 import type { Command } from "../command.js";
 import { dataCommand } from "./data.js";
 import { embedCommand } from "./embed.js";
+import { trainCommand } from "./train.js";
 
-export const COMMANDS: Command[] = [embedCommand, dataCommand];
+export const COMMANDS: Command[] = [embedCommand, trainCommand, dataCommand];

@@ -1,0 +1,87 @@
+/** `koclip train`: contrastive training or fine-tuning; every TrainConfig field is a flag. */
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from "../../train/config.js";
+import { train, type TrainProgress } from "../../train/train.js";
+import { UsageError, type Command } from "../command.js";
+
+const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
+const FIELDS = Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[];
+
+const USAGE = `usage: koclip train --data train.jsonl --out DIR (--model DIR | --vision DIR --text DIR | --model-config FILE --tokenizer DIR) [options]
+
+Trains a dual encoder with the symmetric contrastive loss and writes a Hugging Face model folder
+(config.json, model.safetensors, tokenizer, preprocessor_config.json) plus metrics.jsonl,
+curves.svg/png and checkpoints/ to --out. --config FILE reads the same options from JSON
+(camelCase keys); flags override it.
+
+options (default):
+${FIELDS.map((k) => `  --${kebab(k)}${typeof DEFAULT_TRAIN_CONFIG[k] === "boolean" ? "" : " V"}`.padEnd(26) + ` ${JSON.stringify(DEFAULT_TRAIN_CONFIG[k])}`).join("\n")}
+
+  --freeze vision trains the text side only (LiT); --amp bf16 uses bfloat16 matmuls;
+  --positive-key key treats rows with the same dataset field as positives of each other;
+  --resume continues bit-exactly from the newest checkpoint in --out/checkpoints.`;
+
+function parseValue(key: keyof TrainConfig, raw: string | boolean): unknown {
+  const def = DEFAULT_TRAIN_CONFIG[key];
+  if (typeof def === "boolean") return raw;
+  if (typeof def === "number") {
+    const n = Number(raw);
+    if (raw === "" || !Number.isFinite(n)) throw new UsageError(`--${kebab(key)} expects a number, got '${raw}'`);
+    return n;
+  }
+  if (Array.isArray(def)) {
+    const parts = String(raw).split(",").map(Number);
+    if (parts.length !== def.length || parts.some((n) => !Number.isFinite(n))) throw new UsageError(`--${kebab(key)} expects ${def.length} comma-separated numbers, got '${raw}'`);
+    return parts;
+  }
+  return String(raw);
+}
+
+function progressPrinter(): (p: TrainProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = performance.now();
+    if (now - last < 250 && p.step !== p.totalSteps) return;
+    last = now;
+    let line: string;
+    if (p.phase === "decode") line = `decoding images ${p.step}/${p.totalSteps}`;
+    else {
+      const eta = p.stepsPerSecond > 0 ? (p.totalSteps - p.step) / p.stepsPerSecond : 0;
+      const width = 24, filled = Math.round((width * p.step) / p.totalSteps);
+      line = `[${"#".repeat(filled)}${".".repeat(width - filled)}] step ${p.step}/${p.totalSteps} loss ${p.loss.toFixed(4)} lr ${p.lr.toExponential(2)} ` +
+        `${p.stepsPerSecond.toFixed(2)} step/s ETA ${Math.floor(eta / 60)}m${String(Math.round(eta % 60)).padStart(2, "0")}s data-wait ${(100 * p.dataWaitFraction).toFixed(1)}%${p.phase === "eval" ? " (validating)" : ""}`;
+    }
+    if (process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K`);
+    else if (p.phase !== "decode" && (p.step % 50 === 0 || p.step === p.totalSteps)) process.stderr.write(line + "\n");
+  };
+}
+
+export const trainCommand: Command = {
+  name: "train",
+  summary: "train or fine-tune a dual encoder on image–caption pairs",
+  usage: USAGE,
+  async run(argv: string[]): Promise<number> {
+    const options: Record<string, { type: "string" | "boolean" }> = { config: { type: "string" } };
+    for (const k of FIELDS) options[kebab(k)] = { type: typeof DEFAULT_TRAIN_CONFIG[k] === "boolean" ? "boolean" : "string" };
+    let values: Record<string, string | boolean | undefined>;
+    try {
+      ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const fromFile = values.config ? (JSON.parse(readFileSync(String(values.config), "utf8")) as Record<string, unknown>) : {};
+    const fromFlags: Record<string, unknown> = {};
+    for (const k of FIELDS) if (values[kebab(k)] !== undefined) fromFlags[k] = parseValue(k, values[kebab(k)]!);
+    let cfg: TrainConfig;
+    try {
+      cfg = resolveTrainConfig(fromFile, fromFlags);
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const result = await train(cfg, progressPrinter());
+    if (process.stderr.isTTY) process.stderr.write("\n");
+    console.log(JSON.stringify({ out: cfg.out, ...result }));
+    return 0;
+  },
+};

@@ -1,0 +1,136 @@
+/**
+ * Every training option, with its default. A JSON file (--config) and command-line flags override
+ * these field by field; the resolved config is saved with each checkpoint.
+ */
+
+export interface TrainConfig {
+  /** Pairs JSONL for training (required) and optionally for validation. */
+  data: string;
+  val: string | null;
+  /** Output folder: the final HF model, checkpoints/, metrics.jsonl, curves.svg/png. */
+  out: string;
+  /** Start from a full model folder (fine-tuning) … */
+  model: string | null;
+  /** … or from two pretrained towers (a CLIP-vision model folder and a RoBERTa/BERT folder) … */
+  vision: string | null;
+  text: string | null;
+  /** … or from scratch: a dual-encoder config.json plus a tokenizer folder. */
+  modelConfig: string | null;
+  tokenizer: string | null;
+  /** Size of the shared space when starting from towers. */
+  projectionDim: number;
+
+  /** Training length: epochs over the data, unless steps > 0. */
+  epochs: number;
+  steps: number;
+  batchSize: number;
+  /** Micro-batches per optimizer step (the effective batch is batchSize × this). */
+  gradAccum: number;
+
+  lr: number;
+  weightDecay: number;
+  betas: [number, number];
+  eps: number;
+  warmupSteps: number;
+  /** Floor of the cosine schedule, as a fraction of lr. */
+  minLrRatio: number;
+  /** Global gradient-norm clip (0 = off). */
+  clipGradNorm: number;
+  /** CLIP clamps exp(logit_scale) at 100 so the temperature cannot run away. */
+  logitScaleMax: number;
+  /** "vision" = LiT (locked image tower), "text", or "none". */
+  freeze: "none" | "vision" | "text";
+  /** bf16 autocast: matmuls in bfloat16 (oneDNN/AMX on CPU, tensor cores on GPU). */
+  amp: "none" | "bf16";
+  device: string;
+  seed: number;
+
+  /** Random resized crop: the crop's area as a fraction of the image, [min, max] (1,1 = off). */
+  cropScale: [number, number];
+  /** Colour jitter strength (0 = off, the default) and greyscale probability. */
+  colorJitter: number;
+  grayscale: number;
+  /** Probability of training on the first caption (the name) rather than a random other one. */
+  firstCaptionProb: number;
+  /** Treat rows sharing this dataset field (e.g. the emoji "key") as positives of each other. */
+  positiveKey: string | null;
+
+  logEvery: number;
+  evalEvery: number;
+  checkpointEvery: number;
+  keepCheckpoints: number;
+  resume: boolean;
+  /** Rows per image-decoding wave; images are decoded once and cached as RGB8. */
+  decodeConcurrency: number;
+  /** Skip bad rows (reported) unless strict. */
+  strict: boolean;
+}
+
+export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
+  data: "",
+  val: null,
+  out: "",
+  model: null,
+  vision: null,
+  text: null,
+  modelConfig: null,
+  tokenizer: null,
+  projectionDim: 512,
+  epochs: 1,
+  steps: 0,
+  batchSize: 64,
+  gradAccum: 1,
+  lr: 5e-5, // KoCLIP's fine-tuning rate
+  weightDecay: 0.1,
+  betas: [0.9, 0.98],
+  eps: 1e-6,
+  warmupSteps: 0,
+  minLrRatio: 0,
+  clipGradNorm: 0,
+  logitScaleMax: 100,
+  freeze: "none",
+  amp: "none",
+  device: "cpu",
+  seed: 0,
+  cropScale: [1, 1],
+  colorJitter: 0,
+  grayscale: 0,
+  firstCaptionProb: 1,
+  positiveKey: null,
+  logEvery: 10,
+  evalEvery: 0,
+  checkpointEvery: 0,
+  keepCheckpoints: 2,
+  resume: false,
+  decodeConcurrency: 8,
+  strict: false,
+};
+
+const KEYS = Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[];
+
+/** Checks a partial config (from JSON or flags) against the defaults' types; names the bad field. */
+export function resolveTrainConfig(...layers: Partial<Record<string, unknown>>[]): TrainConfig {
+  const cfg: Record<string, unknown> = { ...DEFAULT_TRAIN_CONFIG };
+  for (const layer of layers) {
+    for (const [k, v] of Object.entries(layer)) {
+      if (v === undefined) continue;
+      if (!KEYS.includes(k as keyof TrainConfig)) throw new Error(`unknown training option '${k}' (known: ${KEYS.join(", ")})`);
+      const def = DEFAULT_TRAIN_CONFIG[k as keyof TrainConfig];
+      const ok = def === null ? v === null || typeof v === "string" : Array.isArray(def) ? Array.isArray(v) && v.length === def.length && v.every((x) => typeof x === "number") : typeof v === typeof def;
+      if (!ok) throw new Error(`training option '${k}': expected ${def === null ? "a string" : Array.isArray(def) ? `[${def.map(() => "number").join(", ")}]` : typeof def}, got ${JSON.stringify(v)}`);
+      cfg[k] = v;
+    }
+  }
+  const c = cfg as unknown as TrainConfig;
+  if (!c.data) throw new Error("training needs data (a pairs JSONL)");
+  if (!c.out) throw new Error("training needs out (an output folder)");
+  const starts = [c.model !== null, c.vision !== null || c.text !== null, c.modelConfig !== null].filter(Boolean).length;
+  if (starts !== 1) throw new Error("start from exactly one of: model (a full model), vision + text (two towers), modelConfig + tokenizer (from scratch)");
+  if ((c.vision === null) !== (c.text === null)) throw new Error("vision and text towers go together");
+  if (c.modelConfig !== null && c.tokenizer === null) throw new Error("training from scratch (modelConfig) needs a tokenizer folder");
+  for (const k of ["batchSize", "gradAccum", "epochs"] as const) if (!Number.isInteger(c[k]) || c[k] < 1) throw new Error(`training option '${k}' must be a positive integer`);
+  if (!["none", "vision", "text"].includes(c.freeze)) throw new Error(`freeze must be none, vision or text`);
+  if (!["none", "bf16"].includes(c.amp)) throw new Error(`amp must be none or bf16`);
+  if (c.batchSize < 2) throw new Error("a contrastive batch needs at least 2 pairs");
+  return c;
+}

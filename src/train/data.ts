@@ -1,0 +1,123 @@
+/**
+ * Batches of (augmented pixels, one caption per image) for contrastive training. Images are
+ * decoded once, in parallel (sharp's thread pool), and cached as RGB8 resized so the shorter side
+ * is the model's image size; each step then only crops, jitters and normalises. Everything random
+ * is a function of (seed, epoch, position), so a resumed run builds exactly the same batches.
+ */
+import { decodeImage, preprocessRawImage, resizeOutputSize, resizeRgb8, type ImageProcessorConfig, type RawImage } from "../image/index.js";
+import type { BadRow, PairRow } from "../data/datasets.js";
+import { SeededRandom } from "../data/seeded.js";
+import { colorJitter, randomResizedCrop } from "./augment.js";
+
+export interface LoaderOptions {
+  imageConfig: ImageProcessorConfig;
+  batchSize: number;
+  seed: number;
+  cropScale: [number, number];
+  colorJitter: number;
+  grayscale: number;
+  firstCaptionProb: number;
+  /** Dataset field whose equal values make rows positives of each other (else the image path). */
+  positiveKey: string | null;
+  /** Random order and augmentation (training) or fixed order, first caption, no augmentation (validation). */
+  train: boolean;
+}
+
+export interface Batch {
+  pixels: Float32Array; // [B, 3, H, W]
+  shape: [number, number, number, number];
+  texts: string[];
+  groups: string[];
+}
+
+/** Fisher–Yates shuffle of 0..n-1 driven by a seeded generator. */
+export function permutation(n: number, rng: SeededRandom): Uint32Array {
+  const p = Uint32Array.from({ length: n }, (_, i) => i);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.next() * (i + 1));
+    [p[i], p[j]] = [p[j]!, p[i]!];
+  }
+  return p;
+}
+
+export class PairLoader {
+  readonly rows: PairRow[] = [];
+  readonly bad: BadRow[] = [];
+  readonly #images: RawImage[] = [];
+  readonly #orders = new Map<number, Uint32Array>();
+
+  private constructor(readonly opts: LoaderOptions) {}
+
+  /** Decodes every row's image (undecodable ones become bad rows); onProgress(done, total). */
+  static async create(rows: PairRow[], opts: LoaderOptions, concurrency = 8, onProgress?: (done: number, total: number) => void): Promise<PairLoader> {
+    const loader = new PairLoader(opts);
+    const decoded: (RawImage | Error)[] = new Array(rows.length);
+    let next = 0, done = 0;
+    const side = opts.imageConfig.cropSize.height;
+    const worker = async () => {
+      while (next < rows.length) {
+        const i = next++;
+        try {
+          const img = await decodeImage(rows[i]!.image);
+          // Shorter side = the model's size: enough for crops, small enough to cache.
+          const [h, w] = resizeOutputSize(img.height, img.width, { ...opts.imageConfig, shortestEdge: side, size: undefined });
+          decoded[i] = h === img.height && w === img.width ? img : resizeRgb8(img, w, h, opts.imageConfig.resample);
+        } catch (err) {
+          decoded[i] = err as Error;
+        }
+        onProgress?.(++done, rows.length);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+    rows.forEach((row, i) => {
+      const d = decoded[i]!;
+      if (d instanceof Error) loader.bad.push({ line: row.line, reason: `undecodable image: ${d.message}` });
+      else {
+        loader.rows.push(row);
+        loader.#images.push(d);
+      }
+    });
+    return loader;
+  }
+
+  /** Full batches per epoch (a last partial batch is dropped, as open_clip does). */
+  get batchesPerEpoch(): number {
+    return Math.floor(this.rows.length / this.opts.batchSize);
+  }
+
+  #order(epoch: number): Uint32Array {
+    let o = this.#orders.get(epoch);
+    if (!o) {
+      o = this.opts.train ? permutation(this.rows.length, new SeededRandom(`${this.opts.seed}|order|${epoch}`)) : Uint32Array.from({ length: this.rows.length }, (_, i) => i);
+      this.#orders.clear(); // only the current epoch is ever needed again
+      this.#orders.set(epoch, o);
+    }
+    return o;
+  }
+
+  /** Batch `index` of `epoch`: the same pixels and captions every time it is asked for. */
+  batch(epoch: number, index: number): Batch {
+    const { batchSize, imageConfig } = this.opts;
+    const order = this.#order(epoch);
+    const side = imageConfig.cropSize.height;
+    const pixels = new Float32Array(batchSize * 3 * side * side);
+    const texts: string[] = [];
+    const groups: string[] = [];
+    for (let b = 0; b < batchSize; b++) {
+      const r = order[index * batchSize + b]!;
+      const row = this.rows[r]!;
+      const rng = new SeededRandom(`${this.opts.seed}|sample|${epoch}|${index}|${b}`);
+      let img = this.#images[r]!;
+      if (this.opts.train) {
+        img = randomResizedCrop(img, this.opts.cropScale, rng);
+        img = colorJitter(img, this.opts.colorJitter, this.opts.grayscale, rng);
+      }
+      pixels.set(preprocessRawImage(img, imageConfig).data, b * 3 * side * side);
+      const first = !this.opts.train || row.texts.length === 1 || rng.next() < this.opts.firstCaptionProb;
+      texts.push(first ? row.texts[0]! : row.texts[1 + Math.floor(rng.next() * (row.texts.length - 1))]!);
+      const key = this.opts.positiveKey ? row.extra[this.opts.positiveKey] : undefined;
+      groups.push(key === undefined ? row.image : String(key));
+    }
+    return { pixels, shape: [batchSize, 3, side, side], texts, groups };
+  }
+}

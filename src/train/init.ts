@@ -1,0 +1,73 @@
+/**
+ * Where a training run starts: a full model (fine-tuning), two pretrained towers joined by fresh
+ * projections (KoCLIP's recipe: a CLIP ViT plus a Korean RoBERTa), or a config from scratch.
+ */
+import { join } from "node:path";
+import { clipDefaults, loadImageProcessorConfig } from "../image/index.js";
+import { openCheckpoint } from "../models/checkpoint.js";
+import { parseClipConfig } from "../models/clip/config.js";
+import { ClipModel } from "../models/clip/model.js";
+import type { DualEncoder } from "../models/dual_encoder.js";
+import { koclipConfigJson, parseKoClipConfig, type KoClipConfig } from "../models/koclip/config.js";
+import { KoClipModel } from "../models/koclip/model.js";
+import { loadModel, readConfigJson } from "../models/load.js";
+import { PretrainedModel } from "../models/pretrained.js";
+import { isClipBuffer } from "../models/clip/model.js";
+import { isRobertaBuffer } from "../models/roberta/model.js";
+import { VarStore, type TensorSource } from "../nn/index.js";
+import { loadTokenizer } from "../tokenizers/index.js";
+import type { TrainConfig } from "./config.js";
+
+/** A dual encoder built from a config (KoCLIP or CLIP) with fresh parameters. */
+function freshEncoder(json: Record<string, unknown>, file: string, device: string): DualEncoder {
+  const store = VarStore.fresh({ device, trainable: true });
+  if (json.model_type === "clip") return new ClipModel(store, parseClipConfig(json, file));
+  return new KoClipModel(store, parseKoClipConfig(json, file));
+}
+
+/** Text checkpoints name the tower's tensors bare (RobertaModel) or under "roberta."/"bert." (…ForMaskedLM). */
+function textPrefix(source: TensorSource): string {
+  for (const k of source.keys()) {
+    if (k.startsWith("roberta.embeddings.")) return "roberta.";
+    if (k.startsWith("bert.embeddings.")) return "bert.";
+    if (k.startsWith("text_model.embeddings.")) return "text_model.";
+  }
+  return "";
+}
+
+/** KoCLIP from a CLIP (vision) folder and a RoBERTa/BERT (text) folder; projections start fresh. */
+async function fromTowers(cfg: TrainConfig): Promise<PretrainedModel> {
+  const vis = readConfigJson(cfg.vision!), txt = readConfigJson(cfg.text!);
+  const visionConfig = vis.json.model_type === "clip" || vis.json.model_type === "clip_vision_model" ? vis.json : (vis.json.vision_config as Record<string, unknown>);
+  const textConfig = txt.json.text_config && txt.json.model_type === "vision-text-dual-encoder" ? (txt.json.text_config as Record<string, unknown>) : txt.json;
+  const config: KoClipConfig = parseKoClipConfig({
+    model_type: "vision-text-dual-encoder", projection_dim: cfg.projectionDim, logit_scale_init_value: 2.6592,
+    vision_config: visionConfig, text_config: textConfig,
+  }, `${cfg.vision} + ${cfg.text}`);
+  const vCk = openCheckpoint(cfg.vision!), tCk = openCheckpoint(cfg.text!);
+  const tPrefix = textPrefix(tCk.source);
+  const source: TensorSource = {
+    keys: () => [...[...vCk.source.keys()].filter((k) => k.startsWith("vision_model.")), ...[...tCk.source.keys()].filter((k) => k.startsWith(tPrefix)).map((k) => "text_model." + k.slice(tPrefix.length))],
+    get: (name) => name.startsWith("vision_model.") ? vCk.source.get(name) : name.startsWith("text_model.") ? tCk.source.get(tPrefix + name.slice("text_model.".length)) : undefined,
+  };
+  const store = VarStore.fromSource(source, {
+    device: cfg.device, trainable: true, file: `${vCk.file} + ${tCk.file}`,
+    initMissing: (n) => n === "logit_scale" || n.startsWith("visual_projection.") || n.startsWith("text_projection.") || n.startsWith("text_model.pooler."),
+  });
+  const encoder = new KoClipModel(store, config);
+  store.assertAllUsed((n) => isClipBuffer(n) || isRobertaBuffer(n));
+  vCk.close();
+  tCk.close();
+  const imageConfig = await loadImageProcessorConfig(cfg.vision!, encoder.imageSize);
+  return new PretrainedModel(encoder, await loadTokenizer(cfg.text!), imageConfig, cfg.text!, koclipConfigJson(config), cfg.device);
+}
+
+/** The model a run trains, with gradients on. */
+export async function initModel(cfg: TrainConfig): Promise<PretrainedModel> {
+  if (cfg.model) return loadModel(cfg.model, { trainable: true, device: cfg.device });
+  if (cfg.vision && cfg.text) return fromTowers(cfg);
+  const { json, file } = readConfigJson(cfg.modelConfig!.endsWith(".json") ? join(cfg.modelConfig!, "..") : cfg.modelConfig!);
+  const encoder = freshEncoder(json, file, cfg.device);
+  const configJson = json.model_type === "clip" ? json : koclipConfigJson(parseKoClipConfig(json, file));
+  return new PretrainedModel(encoder, await loadTokenizer(cfg.tokenizer!), clipDefaults(encoder.imageSize), cfg.tokenizer!, configJson, cfg.device);
+}

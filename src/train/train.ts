@@ -1,0 +1,200 @@
+/**
+ * The training loop, nanoGPT-style: set up, then one loop that sets the learning rate, sometimes
+ * evaluates and checkpoints, runs forward/backward over micro-batches, clips, steps and logs.
+ * Contrastive loss with multi-positives (loss.ts); everything random derives from the seed and
+ * the step, so `resume` continues bit-exactly from the last checkpoint.
+ */
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { formatBadRows, readPairs } from "../data/datasets.js";
+import type { PretrainedModel } from "../models/pretrained.js";
+import { saveModel } from "../models/save.js";
+import { AdamW, clipGradNorm, cosineLr, decayGroups } from "../optim/index.js";
+import { autocast, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.js";
+import { restoreLatest, saveCheckpoint } from "./checkpoint.js";
+import type { TrainConfig } from "./config.js";
+import { PairLoader, type Batch } from "./data.js";
+import { initModel } from "./init.js";
+import { multiPositiveLoss } from "./loss.js";
+import { lineChartSvg, svgToPng } from "./plot.js";
+
+export interface TrainProgress {
+  step: number;
+  totalSteps: number;
+  loss: number;
+  lr: number;
+  stepsPerSecond: number;
+  /** Share of wall time spent building batches rather than in the model. */
+  dataWaitFraction: number;
+  phase: "decode" | "train" | "eval";
+}
+
+export interface TrainResult {
+  steps: number;
+  finalLoss: number;
+  valLoss: number | null;
+  seconds: number;
+  dataWaitFraction: number;
+  badRows: number;
+}
+
+interface MetricLine {
+  step: number;
+  loss?: number;
+  lr?: number;
+  val_loss?: number;
+  logit_scale?: number;
+  pairs_per_s?: number;
+  data_wait?: number;
+}
+
+/** Loss of one batch (images i ↔ captions i, multi-positives), under autocast when asked. */
+function batchLoss(model: PretrainedModel, batch: Batch, amp: TrainConfig["amp"]): Tensor {
+  const forward = () => {
+    const px = tensor(batch.pixels, { shape: batch.shape, device: model.device });
+    const image = model.encoder.encodeImage(px); // [B, D], unit rows
+    const text = model.encoder.encodeText(model.tokenize(batch.texts));
+    const logitsPerImage = image.toDtype("float32").matmul(text.toDtype("float32").t()).mul(model.encoder.logitScale().exp());
+    return multiPositiveLoss(logitsPerImage, batch.groups, batch.texts);
+  };
+  if (amp === "bf16") return autocast(model.device.startsWith("cuda") ? "cuda" : "cpu", forward);
+  return forward();
+}
+
+/** Mean loss over the validation set's batches (fixed order, no augmentation). */
+function evaluate(model: PretrainedModel, val: PairLoader, amp: TrainConfig["amp"]): number {
+  let total = 0;
+  const n = Math.max(1, val.batchesPerEpoch);
+  noGrad(() => {
+    for (let i = 0; i < val.batchesPerEpoch; i++) total += tidy(() => batchLoss(model, val.batch(0, i), amp).item());
+  });
+  return total / n;
+}
+
+function readMetrics(file: string, upToStep: number): MetricLine[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as MetricLine).filter((m) => m.step <= upToStep);
+}
+
+/** Writes curves.svg and curves.png from the metrics log. */
+export async function writeCurves(outDir: string): Promise<void> {
+  const metrics = readMetrics(join(outDir, "metrics.jsonl"), Infinity);
+  const train = metrics.filter((m) => m.loss !== undefined).map((m) => [m.step, m.loss!] as [number, number]);
+  const val = metrics.filter((m) => m.val_loss !== undefined).map((m) => [m.step, m.val_loss!] as [number, number]);
+  const svg = lineChartSvg("contrastive loss", [{ name: "train", color: "#1f77b4", points: train }, { name: "validation", color: "#d62728", points: val }]);
+  writeFileSync(join(outDir, "curves.svg"), svg);
+  writeFileSync(join(outDir, "curves.png"), await svgToPng(svg));
+}
+
+/**
+ * Trains per `cfg` and writes an HF model folder to cfg.out.
+ *
+ *   await train(resolveTrainConfig({ data: "train.jsonl", out: "runs/a", model: "models/koclip-emoji", steps: 100 }));
+ */
+export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) => void, log: (line: string) => void = console.error): Promise<TrainResult> {
+  const started = performance.now();
+  mkdirSync(cfg.out, { recursive: true });
+  manualSeed(cfg.seed);
+  const model = await initModel(cfg);
+  try {
+    const data = readPairs(cfg.data, { strict: cfg.strict });
+    if (data.bad.length) log(formatBadRows(data));
+    const loaderOpts = {
+      imageConfig: model.imageConfig, batchSize: cfg.batchSize, seed: cfg.seed, cropScale: cfg.cropScale,
+      colorJitter: cfg.colorJitter, grayscale: cfg.grayscale, firstCaptionProb: cfg.firstCaptionProb, positiveKey: cfg.positiveKey,
+    };
+    const decodeProgress = (done: number, total: number) => onProgress?.({ step: done, totalSteps: total, loss: NaN, lr: 0, stepsPerSecond: 0, dataWaitFraction: 0, phase: "decode" });
+    const loader = await PairLoader.create(data.rows, { ...loaderOpts, train: true }, cfg.decodeConcurrency, decodeProgress);
+    if (loader.bad.length) {
+      if (cfg.strict) throw new Error(`${cfg.data}:${loader.bad[0]!.line}: ${loader.bad[0]!.reason}`);
+      log(loader.bad.slice(0, 10).map((b) => `${cfg.data}:${b.line}: ${b.reason}`).join("\n") + `\n${loader.bad.length} undecodable images skipped`);
+    }
+    if (loader.batchesPerEpoch === 0) throw new Error(`${cfg.data}: ${loader.rows.length} usable pairs, fewer than one batch of ${cfg.batchSize}`);
+    // Validation batches are capped at the set's size so a small set still yields one batch.
+    const valRows = cfg.val ? readPairs(cfg.val, { strict: cfg.strict }).rows : [];
+    if (cfg.val && valRows.length < 2) log(`${cfg.val}: fewer than 2 usable pairs, validation skipped`);
+    const val = valRows.length >= 2 ? await PairLoader.create(valRows, { ...loaderOpts, batchSize: Math.min(cfg.batchSize, valRows.length), train: false }, cfg.decodeConcurrency) : null;
+
+    const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.floor((cfg.epochs * loader.batchesPerEpoch) / cfg.gradAccum));
+    const frozen = cfg.freeze === "vision" ? "vision_model." : cfg.freeze === "text" ? "text_model." : null;
+    const named = new Map([...model.encoder.store.vars].filter(([name, p]) => {
+      if (frozen && name.startsWith(frozen)) p.requiresGrad = false;
+      return p.requiresGrad;
+    }));
+    const opt = new AdamW(decayGroups(named, cfg.weightDecay), { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps });
+    const logitScale = model.encoder.logitScale();
+    const maxLogitScale = Math.log(cfg.logitScaleMax);
+
+    let step = 0;
+    if (cfg.resume) {
+      const state = restoreLatest(cfg.out, named, opt);
+      if (state) {
+        step = state.step;
+        log(`resumed from step ${step}`);
+      }
+    }
+    const metricsFile = join(cfg.out, "metrics.jsonl");
+    // Metrics past the resumed step were logged by the killed run; they are recomputed.
+    writeFileSync(metricsFile, readMetrics(metricsFile, step).map((m) => JSON.stringify(m) + "\n").join(""));
+
+    let lastLoss = NaN, valLoss: number | null = null, dataSeconds = 0, stepSeconds = 0, windowLoss = 0, windowSteps = 0;
+    const loopStart = performance.now();
+    const firstStep = step;
+    for (; step < totalSteps; step++) {
+      const t0 = performance.now();
+      const lr = cosineLr(step, { baseLr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps, minLr: cfg.lr * cfg.minLrRatio });
+      opt.setLr(lr);
+      let loss = 0;
+      for (let micro = 0; micro < cfg.gradAccum; micro++) {
+        const g = step * cfg.gradAccum + micro;
+        const d0 = performance.now();
+        const batch = loader.batch(Math.floor(g / loader.batchesPerEpoch), g % loader.batchesPerEpoch);
+        dataSeconds += (performance.now() - d0) / 1000;
+        loss += tidy(() => {
+          const l = batchLoss(model, batch, cfg.amp).div(cfg.gradAccum);
+          l.backward();
+          return l.item();
+        });
+      }
+      if (cfg.clipGradNorm > 0) clipGradNorm([...named.values()], cfg.clipGradNorm);
+      opt.step();
+      opt.zeroGrad();
+      noGrad(() => logitScale.clamp_(0, maxLogitScale));
+      stepSeconds += (performance.now() - t0) / 1000;
+      lastLoss = loss;
+      windowLoss += loss;
+      windowSteps++;
+      const done = step + 1;
+      const rate = (done - firstStep) / ((performance.now() - loopStart) / 1000);
+      onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), phase: "train" });
+      const line: MetricLine = { step: done };
+      if (done % cfg.logEvery === 0 || done === totalSteps) {
+        Object.assign(line, { loss: windowLoss / windowSteps, lr, logit_scale: Math.exp(logitScale.item()), pairs_per_s: rate * cfg.batchSize * cfg.gradAccum, data_wait: dataSeconds / Math.max(1e-9, stepSeconds) });
+        windowLoss = 0;
+        windowSteps = 0;
+      }
+      if (val && ((cfg.evalEvery > 0 && done % cfg.evalEvery === 0) || done === totalSteps)) {
+        onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: 0, phase: "eval" });
+        valLoss = evaluate(model, val, cfg.amp);
+        line.val_loss = valLoss;
+      }
+      if (Object.keys(line).length > 1) appendFileSync(metricsFile, JSON.stringify(line) + "\n");
+      if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < totalSteps) {
+        saveCheckpoint(cfg.out, named, opt, { step: done, config: cfg }, cfg.keepCheckpoints);
+      }
+      // Let queued I/O (progress output, signals) through between steps.
+      if (done % 10 === 0) await new Promise<void>((r) => setImmediate(r));
+    }
+    for (const p of model.encoder.store.vars.values()) p.requiresGrad = false;
+    saveModel(model, cfg.out);
+    writeFileSync(join(cfg.out, "train_config.json"), JSON.stringify(cfg, null, 2) + "\n");
+    await writeCurves(cfg.out);
+    opt.dispose();
+    return {
+      steps: totalSteps, finalLoss: lastLoss, valLoss, seconds: (performance.now() - started) / 1000,
+      dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), badRows: data.bad.length + loader.bad.length,
+    };
+  } finally {
+    model.dispose();
+  }
+}
