@@ -216,3 +216,27 @@ export function formatBadRows(d: Dataset<unknown>, max = 10): string {
   lines.push(`${d.bad.length} bad row${d.bad.length === 1 ? "" : "s"} skipped`);
   return lines.join("\n");
 }
+
+/** Which of the two formats a JSONL file holds. */
+export type DatasetKind = "pairs" | "classification";
+
+/**
+ * The format of a JSONL file, judged by its first JSON object that has a `label` (classification)
+ * or a `text`/`texts` field (pairs).
+ *
+ *   sniffDatasetKind("data/emoji/openmoji-cls.jsonl")   // "classification"
+ */
+export function sniffDatasetKind(file: string): DatasetKind {
+  for (const text of readText(file).split("\n")) {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(text);
+    } catch {
+      continue;
+    }
+    if (typeof obj !== "object" || obj === null || Array.isArray(obj)) continue;
+    if ("label" in obj) return "classification";
+    if ("text" in obj || "texts" in obj) return "pairs";
+  }
+  throw new Error(`${file}: no row with a label (classification) or text/texts (pairs)`);
+}

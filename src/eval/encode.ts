@@ -3,12 +3,15 @@
  * Evaluation code calls these rather than `model.encodeImages` so long runs show how far they got.
  */
 import type { PretrainedModel } from "../models/pretrained.js";
-import { SILENT, type Progress } from "./progress.js";
+import { SILENT, type Progress, type ProgressFactory } from "./progress.js";
 
 export interface EncodeRunOptions {
   /** Inputs per forward pass (default 32 images, 64 texts). */
   batchSize?: number;
-  progress?: Progress;
+  /** Called once with the number of inputs that will actually be encoded (none when it is 0). */
+  progress?: ProgressFactory;
+  /** Image rows by path: paths found here are not encoded again, new ones are added. */
+  cache?: Map<string, Float32Array>;
 }
 
 async function inBatches<T>(items: readonly T[], batchSize: number, progress: Progress, encode: (batch: T[]) => Promise<Float32Array[]>): Promise<Float32Array[]> {
@@ -23,14 +26,25 @@ async function inBatches<T>(items: readonly T[], batchSize: number, progress: Pr
   return out;
 }
 
-/** L2-normalised rows of image files, in order. */
-export function encodeImageFiles(model: PretrainedModel, paths: readonly string[], opts: EncodeRunOptions = {}): Promise<Float32Array[]> {
+/**
+ * L2-normalised rows of image files, in order. With `cache` (one per model), images already
+ * encoded, say by another dataset over the same files, are reused.
+ */
+export async function encodeImageFiles(model: PretrainedModel, paths: readonly string[], opts: EncodeRunOptions = {}): Promise<Float32Array[]> {
   const batchSize = opts.batchSize ?? 32;
-  return inBatches(paths, batchSize, opts.progress ?? SILENT, (b) => model.encodeImages(b, { batchSize }));
+  const cache = opts.cache ?? new Map<string, Float32Array>();
+  const missing = [...new Set(paths.filter((p) => !cache.has(p)))];
+  const rows = await inBatches(missing, batchSize, progressFor(opts, "images", missing.length), (b) => model.encodeImages(b, { batchSize }));
+  missing.forEach((p, i) => cache.set(p, rows[i]!));
+  return paths.map((p) => cache.get(p)!);
+}
+
+function progressFor(opts: EncodeRunOptions, label: string, total: number): Progress {
+  return total > 0 && opts.progress ? opts.progress(label, total) : SILENT;
 }
 
 /** L2-normalised rows of texts, in order. */
 export function encodeTextList(model: PretrainedModel, texts: readonly string[], opts: EncodeRunOptions = {}): Promise<Float32Array[]> {
   const batchSize = opts.batchSize ?? 64;
-  return inBatches(texts, batchSize, opts.progress ?? SILENT, (b) => model.encodeTexts(b, { batchSize }));
+  return inBatches(texts, batchSize, progressFor(opts, "texts", texts.length), (b) => model.encodeTexts(b, { batchSize }));
 }

@@ -40,6 +40,8 @@ export interface RetrievalOptions {
   ks?: readonly number[];
   batchSize?: number;
   progress?: ProgressFactory;
+  /** Image rows by path, shared between evaluations of one model (see encodeImageFiles). */
+  imageCache?: Map<string, Float32Array>;
 }
 
 /**
@@ -51,8 +53,12 @@ export interface RetrievalOptions {
 export async function evaluateRetrieval(model: PretrainedModel, dataset: Dataset<PairRow>, opts: RetrievalOptions = {}): Promise<RetrievalResult> {
   if (dataset.rows.length === 0) throw new Error(`${dataset.file}: no usable rows`);
   const items = retrievalItems(dataset.rows);
-  const imageEmb = await encodeImageFiles(model, items.images, { batchSize: opts.batchSize, progress: opts.progress?.("images", items.images.length) });
-  const textEmb = await encodeTextList(model, items.texts, { progress: opts.progress?.("texts", items.texts.length) });
+  const imageEmb = await encodeImageFiles(model, items.images, {
+    batchSize: opts.batchSize,
+    cache: opts.imageCache,
+    progress: opts.progress,
+  });
+  const textEmb = await encodeTextList(model, items.texts, { progress: opts.progress });
   const recall = recallAtK(imageEmb, textEmb, items.textToImage, opts.ks ?? DEFAULT_KS);
   return { ...recall, images: items.images.length, texts: items.texts.length };
 }

@@ -122,6 +122,8 @@ export interface ZeroShotOptions {
   /** Images per forward pass. */
   batchSize?: number;
   progress?: ProgressFactory;
+  /** Image rows by path, shared between evaluations of one model (see encodeImageFiles). */
+  imageCache?: Map<string, Float32Array>;
 }
 
 /**
@@ -142,7 +144,8 @@ export async function evaluateZeroShot(model: PretrainedModel, dataset: Dataset<
   const classRows = await classEmbeddings(model, classes, opts.templates);
   const images = await encodeImageFiles(model, dataset.rows.map((r) => r.image), {
     batchSize: opts.batchSize,
-    progress: opts.progress?.("images", dataset.rows.length),
+    cache: opts.imageCache,
+    progress: opts.progress,
   });
   const groups = opts.by === undefined ? undefined : dataset.rows.map((r) => groupOf(r.extra, opts.by!));
   return zeroShotMetrics(similarityMatrix(images, classRows), labels, classes, groups);
