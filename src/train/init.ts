@@ -2,7 +2,7 @@
  * Where a training run starts: a full model (fine-tuning), two pretrained towers joined by fresh
  * projections (KoCLIP's recipe: a CLIP ViT plus a Korean RoBERTa), or a config from scratch.
  */
-import { join } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { clipDefaults, loadImageProcessorConfig } from "../image/index.js";
 import { openCheckpoint } from "../models/checkpoint.js";
 import { parseClipConfig } from "../models/clip/config.js";
@@ -62,11 +62,24 @@ async function fromTowers(cfg: TrainConfig): Promise<PretrainedModel> {
   return new PretrainedModel(encoder, await loadTokenizer(cfg.text!), imageConfig, cfg.text!, koclipConfigJson(config), cfg.device);
 }
 
+/** A config.json given as the file itself or as the folder holding it. */
+function modelConfigJson(path: string): { json: Record<string, unknown>; file: string } {
+  if (existsSync(path) && statSync(path).isDirectory()) return readConfigJson(path);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  if (typeof json !== "object" || json === null) throw new Error(`${path}: expected a JSON object`);
+  return { json: json as Record<string, unknown>, file: path };
+}
+
 /** The model a run trains, with gradients on. */
 export async function initModel(cfg: TrainConfig): Promise<PretrainedModel> {
   if (cfg.model) return loadModel(cfg.model, { trainable: true, device: cfg.device });
   if (cfg.vision && cfg.text) return fromTowers(cfg);
-  const { json, file } = readConfigJson(cfg.modelConfig!.endsWith(".json") ? join(cfg.modelConfig!, "..") : cfg.modelConfig!);
+  const { json, file } = modelConfigJson(cfg.modelConfig!);
   const encoder = freshEncoder(json, file, cfg.device);
   const configJson = json.model_type === "clip" ? json : koclipConfigJson(parseKoClipConfig(json, file));
   return new PretrainedModel(encoder, await loadTokenizer(cfg.tokenizer!), clipDefaults(encoder.imageSize), cfg.tokenizer!, configJson, cfg.device);
