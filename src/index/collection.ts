@@ -5,7 +5,8 @@
  *   c.status()                 // { images: 1234, skipped: 2, model: "/.../koclip-emoji", ann: "exact", ... }
  *   c.search(queryVector, 5)   // [{ id: 17, path: "/photos/beach.jpg", score: 0.31 }, ...]
  */
-import { existsSync, renameSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { ExactIndex, HnswIndex, type NeighbourIndex, type VectorSet } from "./ann.js";
 import { blobToVector, getMeta, openIndexDb, setMeta } from "./schema.js";
@@ -56,6 +57,21 @@ export interface CollectionOptions {
 
 /** Default for `annThreshold`. */
 export const DEFAULT_ANN_THRESHOLD = 20_000;
+
+/** Size plus sha256 of the first and last 64 KiB of a file; null when it does not exist. */
+function fileSignature(file: string): string | null {
+  if (!existsSync(file)) return null;
+  const fd = openSync(file, "r");
+  try {
+    const size = fstatSync(fd).size;
+    const h = createHash("sha256").update(String(size));
+    const buf = Buffer.alloc(65536);
+    for (const pos of [0, Math.max(0, size - buf.length)]) h.update(buf.subarray(0, readSync(fd, buf, 0, buf.length, pos)));
+    return `${size}:${h.digest("hex").slice(0, 32)}`;
+  } finally {
+    closeSync(fd);
+  }
+}
 
 interface ImageRow {
   id: number;
@@ -171,7 +187,9 @@ export class Collection {
       return this.neighbours;
     }
     const file = this.hnswFile;
-    if (existsSync(file) && now.hnswGeneration === now.generation) {
+    // usearch crashes the process (SIGSEGV) on a file that is not a valid index, so a file is
+    // loaded only when its size and sampled digest are the ones recorded when it was saved.
+    if (now.hnswFile?.generation === now.generation && fileSignature(file) === now.hnswFile.signature) {
       try {
         const loaded = HnswIndex.load(file, now.dim);
         if (loaded.size === now.images) {
@@ -193,7 +211,7 @@ export class Collection {
       try {
         built.save(tmp);
         renameSync(tmp, file);
-        setMeta(this.db, "hnsw_generation", generation);
+        setMeta(this.db, "hnsw_file", JSON.stringify({ generation, signature: fileSignature(file) }));
       } finally {
         rmSync(tmp, { force: true });
       }
@@ -204,13 +222,14 @@ export class Collection {
   }
 
   /** Generation, counts and (optionally) all vectors, read in one transaction so they agree with each other. */
-  private snapshot(withVectors: boolean): { generation: string; images: number; dim: number; hnswGeneration: string | undefined; set?: VectorSet } {
+  private snapshot(withVectors: boolean): { generation: string; images: number; dim: number; hnswFile: { generation: string; signature: string } | undefined; set?: VectorSet } {
     return this.db.transaction(() => {
       const generation = getMeta(this.db, "generation") ?? "0";
       const images = this.count("images");
       const dim = Number(getMeta(this.db, "embed_dim") ?? "0");
-      const hnswGeneration = getMeta(this.db, "hnsw_generation");
-      return { generation, images, dim, hnswGeneration, set: withVectors ? this.vectors(images, dim) : undefined };
+      const recorded = getMeta(this.db, "hnsw_file");
+      const hnswFile = recorded === undefined ? undefined : (JSON.parse(recorded) as { generation: string; signature: string });
+      return { generation, images, dim, hnswFile, set: withVectors ? this.vectors(images, dim) : undefined };
     })();
   }
 

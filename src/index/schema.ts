@@ -2,7 +2,8 @@
  * The index's SQLite layout and the bookkeeping in its `meta` table. One file per collection:
  *
  *   meta(key, value)        schema, model, model_fingerprint, embed_dim, root, updated_at,
- *                           generation (bumped by every committed change), hnsw_generation
+ *                           generation (bumped by every committed change), hnsw_file (the
+ *                           generation, size and sampled digest of FILE.usearch)
  *   images(id, path, size, mtime_ms, hash, width, height, embedding, thumbnail)
  *                           path is relative to root with '/' separators and UNIQUE, so a row can
  *                           only be replaced, never duplicated; embedding is embed_dim float32 LE
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS skipped (
 );`;
 
 /** Keys of the meta table. */
-export type MetaKey = "schema" | "model" | "model_fingerprint" | "embed_dim" | "root" | "updated_at" | "generation" | "hnsw_generation";
+export type MetaKey = "schema" | "model" | "model_fingerprint" | "embed_dim" | "root" | "updated_at" | "generation" | "hnsw_file";
 
 /**
  * Opens an index file. Writable opens create the file and tables; read-only opens require an
