@@ -47,12 +47,17 @@ export interface QueueStats {
   served: number;
   /** Jobs refused because the queue was full. */
   rejected: number;
+  /** Model calls made (a merged batch is one), so served / passes is the mean batch size. */
+  passes: number;
 }
 
 export class ModelQueue {
   private readonly waiting: Job[] = [];
   private inFlight = 0;
+  /** A drain loop is running (it may be between jobs, yielding to the event loop). */
+  private draining = false;
   private served = 0;
+  private passes = 0;
   private rejected = 0;
   readonly limit: number;
   readonly maxBatch: number;
@@ -64,7 +69,7 @@ export class ModelQueue {
   }
 
   stats(): QueueStats {
-    return { depth: this.waiting.length + this.inFlight, running: this.inFlight > 0, limit: this.limit, served: this.served, rejected: this.rejected };
+    return { depth: this.waiting.length + this.inFlight, running: this.inFlight > 0, limit: this.limit, served: this.served, rejected: this.rejected, passes: this.passes };
   }
 
   /** Runs `fn` alone once every job before it has finished. */
@@ -91,11 +96,15 @@ export class ModelQueue {
       return;
     }
     this.waiting.push(job);
-    if (this.inFlight === 0) void this.drain();
+    if (!this.draining) void this.drain();
   }
 
   private async drain(): Promise<void> {
+    this.draining = true;
     while (this.waiting.length > 0) {
+      // Let the event loop read the requests that arrived while the last job ran (model code
+      // blocks the loop), so they join this batch instead of each waiting for a pass of its own.
+      await new Promise<void>((r) => setImmediate(r));
       const first = this.waiting[0]!;
       const jobs: Job[] = [first];
       if (first.kind === "batch") {
@@ -122,8 +131,10 @@ export class ModelQueue {
         for (const j of jobs) j.reject(err);
       } finally {
         this.served += jobs.length;
+        this.passes++;
         this.inFlight = 0;
       }
     }
+    this.draining = false;
   }
 }

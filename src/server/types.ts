@@ -132,7 +132,8 @@ export interface StatusResponse {
   model: { name: string; dir: string; embedDim: number; maxTextLength: number };
   /** null when the server was started without --db. */
   collection: (CollectionStatusView & { dbFile: string }) | null;
-  queue: { depth: number; running: boolean; limit: number; served: number; rejected: number };
+  /** depth: jobs waiting or running; served/rejected since start; passes: model calls (merged batches count once). */
+  queue: { depth: number; running: boolean; limit: number; served: number; rejected: number; passes: number };
   limits: ServerLimits;
   /** Korean labels the page starts with. */
   defaultLabels: string[];

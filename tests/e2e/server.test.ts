@@ -53,7 +53,7 @@ describe("routes", () => {
     assert.equal(s.collection.embedDim, 16);
     assert.equal(s.collection.root, tc.root);
     assert.equal(s.collection.dbFile, "index.db");
-    assert.deepEqual(s.queue, { depth: 0, running: false, limit: DEFAULT_LIMITS.maxQueue, served: s.queue.served, rejected: 0 });
+    assert.deepEqual(s.queue, { depth: 0, running: false, limit: DEFAULT_LIMITS.maxQueue, served: s.queue.served, rejected: 0, passes: s.queue.passes });
     assert.deepEqual(s.limits, DEFAULT_LIMITS);
     assert.ok(s.defaultLabels.length >= 3);
   });
