@@ -11,6 +11,7 @@
  *   console.log(formatMarkdownTable(rows));
  */
 import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { formatBadRows, readClassification, readPairs, type ClassRow, type Dataset, type PairRow } from "../data/datasets.js";
 import { loadModel, type LoadOptions } from "../models/load.js";
 import { ENGLISH_TEMPLATES, KOREAN_TEMPLATES } from "../tasks/zero_shot.js";
@@ -49,12 +50,13 @@ export interface CompareOptions {
 
 /** The last `n` components of a path. */
 function tail(path: string, n: number): string {
-  return path.split(/[\\/]+/).filter((p) => p !== "").slice(-n).join("/");
+  return resolve(path).split(/[\\/]+/).filter((p) => p !== "").slice(-n).join("/");
 }
 
 /**
- * Model specs from `DIR` or `MCLIP_DIR+CLIP_DIR` strings. Names are folder names, with as many
- * parent folders as it takes to tell the models apart.
+ * Model specs from `DIR` or `MCLIP_DIR+CLIP_DIR` strings. Names are the last folder names of
+ * the paths, with as many parent folders as it takes for the folders named to differ (the same
+ * depth for all, so a table reads evenly); a model given twice gets " (2)".
  *
  *   parseModelSpecs(["models/a", "m/mclip+m/clip"])
  *   // [{ name: "a", dir: "models/a" }, { name: "mclip+clip", dir: "m/mclip", vision: "m/clip" }]
@@ -66,16 +68,15 @@ export function parseModelSpecs(specs: readonly string[]): ModelSpec[] {
     if (parts.length > 2 || parts.some((p) => p.trim() === "")) throw new Error(`model '${s}': expected DIR or MCLIP_DIR+CLIP_DIR`);
     return { dir: parts[0]!, vision: parts[1] };
   });
-  const nameAt = (p: { dir: string; vision?: string }, n: number) => (p.vision === undefined ? tail(p.dir, n) : `${tail(p.dir, n)}+${tail(p.vision, n)}`);
-  const depth = parsed.map(() => 1);
-  for (let round = 0; round < 64; round++) {
-    const names = parsed.map((p, i) => nameAt(p, depth[i]!));
-    const clash = names.map((n, i) => names.indexOf(n) !== i || names.lastIndexOf(n) !== i);
-    if (!clash.some(Boolean)) break;
-    clash.forEach((c, i) => c && depth[i]!++);
-  }
-  return parsed.map((p, i) => {
-    const name = nameAt(p, depth[i]!);
+  const paths = [...new Set(parsed.flatMap((p) => (p.vision === undefined ? [resolve(p.dir)] : [resolve(p.dir), resolve(p.vision)])))];
+  let depth = 1;
+  while (depth < 64 && new Set(paths.map((p) => tail(p, depth))).size < paths.length) depth++;
+  const seen = new Map<string, number>();
+  return parsed.map((p) => {
+    let name = p.vision === undefined ? tail(p.dir, depth) : `${tail(p.dir, depth)}+${tail(p.vision, depth)}`;
+    const n = (seen.get(name) ?? 0) + 1;
+    seen.set(name, n);
+    if (n > 1) name += ` (${n})`;
     return p.vision === undefined ? { name, dir: p.dir } : { name, dir: p.dir, vision: p.vision };
   });
 }

@@ -1,6 +1,11 @@
 // Zero-shot accuracy by hand (top-k, ties, per class, groups), retrieval items, progress lines.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { test } from "node:test";
+import { formatMarkdownTable, languageFile, parseModelSpecs } from "../../src/eval/compare.js";
+import { markdownTable } from "../../src/eval/report.js";
 import { progressReporter } from "../../src/eval/progress.js";
 import { retrievalItems } from "../../src/eval/retrieval.js";
 import { groupOf, NO_GROUP, perClassAccuracy, topKAccuracy, zeroShotMetrics } from "../../src/eval/zeroshot.js";
@@ -92,4 +97,42 @@ test("progressReporter: one line per 10% on a pipe, in-place redraws on a TTY", 
   q.tick(1);
   q.done();
   assert.deepEqual(tty, ["\rtexts 1/3 (33.3%) 1.0/s\x1b[K", "\rtexts 3/3 (100.0%) 2.0/s\x1b[K", "\rtexts 3/3 (100.0%) 2.0/s\x1b[K\n"]);
+});
+
+test("parseModelSpecs: names deep enough to tell the folders apart; M-CLIP pairs", () => {
+  assert.deepEqual(parseModelSpecs(["models/a", "m/mclip+m/clip"]), [
+    { name: "a", dir: "models/a" },
+    { name: "mclip+clip", dir: "m/mclip", vision: "m/clip" },
+  ]);
+  assert.deepEqual(parseModelSpecs(["/x/koclip/model", "/x/mclip/model+/x/clip/model", "/x/koclip/model"]).map((s) => s.name), [
+    "koclip/model", "mclip/model+clip/model", "koclip/model (2)",
+  ]);
+  assert.throws(() => parseModelSpecs(["a+b+c"]), /expected DIR or MCLIP_DIR\+CLIP_DIR/);
+  assert.throws(() => parseModelSpecs(["a+"]), /expected DIR/);
+});
+
+test("languageFile: en takes the -en sibling when there is one", () => {
+  const dir = mkdtempSync(join(tmpdir(), "koclip-lang-"));
+  writeFileSync(join(dir, "cls.jsonl"), "");
+  writeFileSync(join(dir, "cls-en.jsonl"), "");
+  writeFileSync(join(dir, "pairs.jsonl"), "");
+  assert.equal(languageFile(join(dir, "cls.jsonl"), "ko"), join(dir, "cls.jsonl"));
+  assert.equal(languageFile(join(dir, "cls.jsonl"), "en"), join(dir, "cls-en.jsonl"));
+  assert.equal(languageFile(join(dir, "cls-en.jsonl"), "en"), join(dir, "cls-en.jsonl"));
+  assert.equal(languageFile(join(dir, "pairs.jsonl"), "en"), join(dir, "pairs.jsonl"));
+  rmSync(dir, { recursive: true });
+});
+
+test("formatMarkdownTable: zero-shot and retrieval columns as percentages; blanks where a row lacks one", () => {
+  const t = formatMarkdownTable([
+    { model: "a", lang: "ko", zeroShot: { file: "c", top1: 0.5, top5: 1, n: 2 }, retrieval: { file: "p", imageToText: { 1: 0.25, 5: 1 }, textToImage: { 1: 0.125, 5: 0.75 }, images: 4, texts: 8 } },
+    { model: "모델", lang: "en", zeroShot: { file: "c", top1: 1 / 3, top5: 2 / 3, n: 3 } },
+  ]);
+  assert.equal(t, [
+    "| model | lang | top-1  | top-5   | I→T R@1 | I→T R@5 | T→I R@1 | T→I R@5 |",
+    "| ----- | ---- | ------ | ------- | ------- | ------- | ------- | ------- |",
+    "| a     | ko   | 50.00% | 100.00% | 25.00%  | 100.00% | 12.50%  | 75.00%  |",
+    "| 모델  | en   | 33.33% | 66.67%  |         |         |         |         |",
+  ].join("\n"));
+  assert.equal(markdownTable(["x"], [["고양이"]]), "| x      |\n| ------ |\n| 고양이 |");
 });
