@@ -4,9 +4,10 @@
  * The collection holds the image-processor fixture images plus `escape.png`, a symlink to a file
  * outside the indexed folder (the path-traversal case for `?full=1`).
  */
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import sharp from "sharp";
 import { Collection } from "../../src/index/collection.js";
 import { indexFolder } from "../../src/index/build.js";
 import type { PretrainedModel } from "../../src/models/pretrained.js";
@@ -56,6 +57,37 @@ export async function buildTestCollection(model: PretrainedModel, images: { name
       rmSync(tmp, { recursive: true, force: true });
     },
   };
+}
+
+/** Emoji for ranking tests: file name, Twemoji code point, and the Korean word that should find it. */
+export const EMOJI_CASES = [
+  { name: "cat.png", code: "1f431", word: "고양이" },
+  { name: "dog.png", code: "1f436", word: "강아지" },
+  { name: "car.png", code: "1f697", word: "자동차" },
+  { name: "pizza.png", code: "1f355", word: "피자" },
+  { name: "blossom.png", code: "1f338", word: "꽃" },
+  { name: "heart.png", code: "2764", word: "하트" },
+] as const;
+
+/**
+ * Renders EMOJI_CASES from @twemoji/svg into 96 px PNGs on grey (the emoji dataset's look) in a
+ * fresh folder; returns the list for buildTestCollection.
+ */
+export async function emojiImages(): Promise<{ name: string; from: string }[]> {
+  const dir = mkdtempSync(join(tmpdir(), "koclip-emoji-"));
+  const svgDir = join(REPO_ROOT, "node_modules", "@twemoji", "svg");
+  const out = [];
+  for (const e of EMOJI_CASES) {
+    const from = join(dir, e.name);
+    await sharp(readFileSync(join(svgDir, `${e.code}.svg`)), { density: 200 })
+      .resize(80, 80)
+      .extend({ top: 8, bottom: 8, left: 8, right: 8, background: "#d8d8d8" })
+      .flatten({ background: "#d8d8d8" })
+      .png()
+      .toFile(from);
+    out.push({ name: e.name, from });
+  }
+  return out;
 }
 
 export function fixtureImages(): { name: string; from: string }[] {
