@@ -165,9 +165,14 @@ async function prepareFile(file: FoundFile, known: KnownFile | undefined, model:
     const { data } = preprocessRawImage(raw, model.imageConfig);
     return { kind: "pixels", file, hash, width: raw.width, height: raw.height, pixels: data, thumbnail };
   } catch (err) {
-    if (err instanceof ImageDecodeError) return { kind: "skipped", ...base, reason: `${err.reason}: ${err.message.replace("buffer", file.rel)}` };
-    return { kind: "skipped", ...base, reason: `unreadable: ${(err as Error).message}` };
+    const message = oneLine((err as Error).message.replace("buffer", file.rel));
+    return { kind: "skipped", ...base, reason: `${err instanceof ImageDecodeError ? err.reason : "unreadable"}: ${message}` };
   }
+}
+
+/** libvips repeats its warnings over several lines: keep each distinct line once. */
+function oneLine(message: string): string {
+  return [...new Set(message.split("\n").map((l) => l.trim()).filter((l) => l !== ""))].join("; ");
 }
 
 /** Runs the batch's pixels through the model; finished entries pass through. */
