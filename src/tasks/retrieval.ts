@@ -98,7 +98,14 @@ export function recallFromScores(scores: Float32Array[] | number[][], textToImag
   // image→text: the best (lowest) rank among the image's own captions.
   const captionsOf: number[][] = Array.from({ length: nImages }, () => []);
   textToImage.forEach((img, t) => captionsOf[img]!.push(t));
-  const imageRanks = captionsOf.map((own, i) => (own.length === 0 ? Infinity : Math.min(...own.map((t) => rankOf(scores[i]!, t)))));
+  // The caption that ranks best is the highest-scoring one, the earliest on ties (captionsOf
+  // lists texts in index order), so only that one needs ranking: O(texts) per image.
+  const imageRanks = captionsOf.map((own, i) => {
+    if (own.length === 0) return Infinity;
+    const row = scores[i]!;
+    const best = own.reduce((b, t) => (row[t]! > row[b]! ? t : b));
+    return rankOf(row, best);
+  });
 
   // text→image: the rank of the text's image in the text's column.
   const column = new Float32Array(nImages);
