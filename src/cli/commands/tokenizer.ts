@@ -1,0 +1,36 @@
+/** `koclip tokenizer train`: learns a WordPiece vocabulary from the captions of pairs JSONL files. */
+import { parseArgs } from "node:util";
+import { readPairs } from "../../data/datasets.js";
+import { trainWordPiece, writeWordPieceTokenizer } from "../../tokenizers/train_wordpiece.js";
+import { UsageError, type Command } from "../command.js";
+
+const USAGE = `usage: koclip tokenizer train --data pairs.jsonl[,more.jsonl] --out DIR [--vocab-size 6000] [--max-length 64]
+
+Trains a WordPiece tokenizer (klue-style special tokens [CLS]=0 [PAD]=1 [SEP]=2 [UNK]=3 [MASK]=4)
+on every caption of the given pairs files and writes DIR/tokenizer.json and tokenizer_config.json.`;
+
+export const tokenizerCommand: Command = {
+  name: "tokenizer",
+  summary: "train a WordPiece tokenizer on dataset captions",
+  usage: USAGE,
+  async run(argv: string[]): Promise<number> {
+    const [verb, ...rest] = argv;
+    if (verb !== "train") throw new UsageError(`unknown tokenizer action '${verb ?? ""}' (known: train)`);
+    let values;
+    try {
+      ({ values } = parseArgs({ args: rest, strict: true, options: { data: { type: "string" }, out: { type: "string" }, "vocab-size": { type: "string" }, "max-length": { type: "string" } } }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    if (!values.data || !values.out) throw new UsageError("--data and --out are required");
+    const vocabSize = Number(values["vocab-size"] ?? 6000);
+    const maxLength = Number(values["max-length"] ?? 64);
+    if (!Number.isInteger(vocabSize) || vocabSize < 16) throw new UsageError(`--vocab-size must be an integer ≥ 16`);
+    if (!Number.isInteger(maxLength) || maxLength < 3) throw new UsageError(`--max-length must be an integer ≥ 3`);
+    const texts = values.data.split(",").flatMap((f) => readPairs(f).rows.flatMap((r) => r.texts));
+    const vocab = trainWordPiece(texts, { vocabSize });
+    writeWordPieceTokenizer(values.out, vocab, { modelMaxLength: maxLength });
+    console.log(JSON.stringify({ out: values.out, vocabSize: vocab.length, captions: texts.length }));
+    return 0;
+  },
+};
