@@ -12,7 +12,7 @@ import { buildServer } from "../../src/server/app.js";
 import { DEFAULT_LIMITS } from "../../src/server/limits.js";
 import type { ApiError, ClassifyResponse, EmbedResponse, PatchResponse, SearchResponse, StatusResponse } from "../../src/server/types.js";
 import { classifyImages, KOREAN_TEMPLATES } from "../../src/tasks/zero_shot.js";
-import { buildTestCollection, FIXTURE_IMAGES, multipart, TINY_MODEL, type FormValue, type TestCollection } from "./server_setup.js";
+import { buildTestCollection, EMOJI_CASES, emojiImages, FIXTURE_IMAGES, multipart, rankingModelDir, TINY_MODEL, type FormValue, type TestCollection } from "./server_setup.js";
 
 const image = (name: string) => ({ data: readFileSync(join(FIXTURE_IMAGES(), name)), filename: name, type: name.endsWith(".jpg") ? "image/jpeg" : "image/png" });
 
@@ -357,5 +357,29 @@ test("the page and its files are served at /", async () => {
     assert.ok(traversal.statusCode === 403 || traversal.statusCode === 404, String(traversal.statusCode));
   } finally {
     await web.close();
+  }
+});
+
+const rankingModel = rankingModelDir();
+
+test("with a trained model: each Korean word finds its emoji first, and each emoji gets its word as top label", { skip: rankingModel ? false : "no ranking model (see the printed reason)" }, async () => {
+  const m = await loadModel(rankingModel!);
+  const images = await emojiImages();
+  const c = await buildTestCollection(m, images);
+  const a = await buildServer({ model: m, collection: c.collection, webRoot: false });
+  try {
+    const words = EMOJI_CASES.map((e) => e.word);
+    for (const e of EMOJI_CASES) {
+      const hits = ((await a.inject({ method: "POST", url: "/api/search", payload: { text: e.word, k: 3 } })).json() as SearchResponse).hits;
+      assert.equal(hits[0]!.path, e.name, `“${e.word}” → ${hits.map((h) => h.path)}`);
+      const from = images.find((i) => i.name === e.name)!.from;
+      const form = await multipart([["image", { data: readFileSync(from), filename: e.name, type: "image/png" }], ...words.map((w): [string, string] => ["labels", w])]);
+      const labels = ((await a.inject({ method: "POST", url: "/api/classify", ...form })).json() as ClassifyResponse).labels;
+      assert.equal(labels[0]!.label, e.word, `${e.name} → ${labels.map((l) => l.label)}`);
+    }
+  } finally {
+    await a.close();
+    c.cleanup();
+    m.dispose();
   }
 });
