@@ -1,0 +1,51 @@
+// Ranking with a trained model (KOCLIP_TEST_MODEL, default models/koclip-emoji): text -> image
+// search over an indexed folder of OpenMoji emoji finds the named emoji, and zero-shot
+// classification beats chance by a wide margin. Skips, saying why, when the model is absent.
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { test } from "node:test";
+import { buildEmojiDataset } from "../../src/data/emoji.js";
+import { indexFolder } from "../../src/index/build.js";
+import { Collection } from "../../src/index/collection.js";
+import { searchByImage, searchByText } from "../../src/index/query.js";
+import { loadModel } from "../../src/index.js";
+import { classifyImages } from "../../src/tasks/zero_shot.js";
+import { REPO_ROOT } from "../helpers/fixtures.js";
+
+const MODEL = process.env.KOCLIP_TEST_MODEL ?? join(REPO_ROOT, "models", "koclip-emoji");
+const skip = existsSync(join(MODEL, "config.json")) ? false : `no trained model at ${MODEL} (set KOCLIP_TEST_MODEL)`;
+if (skip) console.log(`skipping ranking tests: ${skip}`);
+
+test("text -> image search and zero-shot classification rank emoji by their Korean names", { skip }, async () => {
+  const out = mkdtempSync(join(tmpdir(), "koclip-rank-"));
+  const model = await loadModel(MODEL);
+  try {
+    await buildEmojiDataset({ outDir: out, styles: ["openmoji"], limit: 40, size: 64 });
+    const rows = readFileSync(join(out, "openmoji-cls.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { image: string; label: string });
+    const items = rows.map((r) => ({ path: resolve(dirname(join(out, "openmoji-cls.jsonl")), r.image), label: r.label }));
+    const db = join(out, "rank.db");
+    const report = await indexFolder(join(out, "images"), model, { db });
+    assert.equal(report.added, items.length);
+    const c = Collection.open(db, { readonly: true });
+    let found = 0;
+    for (const it of items) {
+      const hits = await searchByText(c, model, it.label, 5);
+      if (hits.some((h) => h.path === it.path)) found++;
+      const self = await searchByImage(c, model, it.path, 1);
+      assert.equal(self[0]!.path, it.path);
+    }
+    c.close();
+    const recall5 = found / items.length;
+    const labels = [...new Set(items.map((i) => i.label))];
+    const preds = await classifyImages(model, items.map((i) => i.path), labels);
+    const top1 = preds.filter((p, i) => p[0]!.label === items[i]!.label).length / items.length;
+    console.log(`${items.length} OpenMoji emoji: text->image recall@5 ${recall5.toFixed(3)} (chance ${(5 / items.length).toFixed(3)}), zero-shot top-1 ${top1.toFixed(3)} (chance ${(1 / labels.length).toFixed(3)})`);
+    assert.ok(recall5 >= 0.3, `recall@5 ${recall5}`);
+    assert.ok(top1 >= 0.25, `top-1 ${top1}`);
+  } finally {
+    model.dispose();
+    rmSync(out, { recursive: true, force: true });
+  }
+});
