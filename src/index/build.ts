@@ -57,7 +57,7 @@ export interface IndexOptions {
   /** Images per forward pass (default 32). */
   batchSize?: number;
   onProgress?: (p: IndexProgress) => void;
-  /** Rows from which the collection switches to HNSW (default 20,000). */
+  /** Rows from which the collection switches to HNSW (default 20,000); recorded in the index for its readers. */
   annThreshold?: number;
 }
 
@@ -84,6 +84,7 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
   try {
     const id = modelIdentity(model.dir);
     report.reembedded = writer.setModel(opts.modelName ?? id.model, id.fingerprint, model.embedDim, root);
+    if (opts.annThreshold !== undefined) writer.setAnnThreshold(opts.annThreshold);
     report.removed = writer.removeMissing(new Set(files.map((f) => f.rel)));
     const known = writer.known();
     const todo = files.filter((f) => {

@@ -51,7 +51,7 @@ export interface CollectionStatus {
 export interface CollectionOptions {
   /** Never write: no tables created, the HNSW file is used if current, else rebuilt in memory only. */
   readonly?: boolean;
-  /** Rows from which HNSW replaces exact search (default 20,000). */
+  /** Rows from which HNSW replaces exact search (default: what indexing recorded, else 20,000). */
   annThreshold?: number;
 }
 
@@ -101,9 +101,11 @@ export class Collection {
   /** Opens an index; read-only opens need an existing file. */
   static open(dbFile: string, opts: CollectionOptions = {}): Collection {
     const readonly = opts.readonly ?? false;
-    const threshold = opts.annThreshold ?? DEFAULT_ANN_THRESHOLD;
-    if (!(threshold >= 0)) throw new RangeError(`annThreshold must be >= 0, got ${threshold}`);
-    return new Collection(dbFile, openIndexDb(dbFile, readonly), readonly, threshold);
+    if (opts.annThreshold !== undefined && !(opts.annThreshold >= 0)) throw new RangeError(`annThreshold must be >= 0, got ${opts.annThreshold}`);
+    const db = openIndexDb(dbFile, readonly);
+    const recorded = getMeta(db, "ann_threshold");
+    const threshold = opts.annThreshold ?? (recorded === undefined ? DEFAULT_ANN_THRESHOLD : Number(recorded));
+    return new Collection(dbFile, db, readonly, threshold);
   }
 
   /** `FILE.usearch`: where the HNSW graph of `FILE` is kept. */

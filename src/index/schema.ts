@@ -3,7 +3,8 @@
  *
  *   meta(key, value)        schema, model, model_fingerprint, embed_dim, root, updated_at,
  *                           generation (bumped by every committed change), hnsw_file (the
- *                           generation, size and sampled digest of FILE.usearch)
+ *                           generation, size and sampled digest of FILE.usearch),
+ *                           ann_threshold (when indexing set one: readers default to it)
  *   images(id, path, size, mtime_ms, hash, width, height, embedding, thumbnail)
  *                           path is relative to root with '/' separators and UNIQUE, so a row can
  *                           only be replaced, never duplicated; embedding is embed_dim float32 LE
@@ -38,7 +39,7 @@ CREATE TABLE IF NOT EXISTS skipped (
 );`;
 
 /** Keys of the meta table. */
-export type MetaKey = "schema" | "model" | "model_fingerprint" | "embed_dim" | "root" | "updated_at" | "generation" | "hnsw_file";
+export type MetaKey = "schema" | "model" | "model_fingerprint" | "embed_dim" | "root" | "updated_at" | "generation" | "hnsw_file" | "ann_threshold";
 
 /**
  * Opens an index file. Writable opens create the file and tables; read-only opens require an

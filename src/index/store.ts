@@ -62,6 +62,11 @@ export class IndexWriter {
     })();
   }
 
+  /** Records the HNSW threshold readers of this index default to. */
+  setAnnThreshold(n: number): void {
+    setMeta(this.db, "ann_threshold", n);
+  }
+
   /** Indexed files by relative path. */
   known(): Map<string, KnownFile> {
     const rows = this.db.prepare<{ id: number; path: string; size: number; mtime_ms: number; hash: string }>("SELECT id, path, size, mtime_ms, hash FROM images").all();

@@ -3,7 +3,7 @@
 // clean run. KOCLIP_CLI overrides the launcher (default bin/koclip).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -163,4 +163,20 @@ test("query CLI errors: usage errors exit 2, missing index exits 1 with one line
   const noDir = run("index", join(work, "nope"), "--model", MODEL);
   assert.equal(noDir.status, 1);
   assert.match(noDir.stderr, /nope: no such folder/);
+});
+
+test("--ann-threshold is recorded: the HNSW file is built at index time and later searches use it", () => {
+  const db = join(work, "hnsw.db");
+  const idx = run("index", photos, "--model", MODEL, "--db", db, "--ann-threshold", "10", "--quiet");
+  assert.equal(idx.status, 0, idx.stderr);
+  assert.ok(existsSync(`${db}.usearch`), "HNSW file written by koclip index");
+  const c = Collection.open(db, { readonly: true });
+  assert.equal(c.status().ann, "hnsw");
+  c.close();
+  const target = join(photos, "b", "img010.jpg");
+  const img = run("search", "--image", target, "--db", db, "--k", "3", "--json");
+  assert.equal(img.status, 0, img.stderr);
+  const hits = JSON.parse(img.stdout).hits;
+  assert.equal(hits[0].path, target);
+  assert.ok(hits[0].score > 0.999);
 });

@@ -25,7 +25,8 @@ options:
   --model DIR          model folder (default: the index's model, else models/koclip-emoji)
   --max-pixels N       skip images with more pixels than this (default 100000000)
   --batch-size N       images per forward pass (default 32)
-  --ann-threshold N    rows from which search uses HNSW instead of exact (default 20000)
+  --ann-threshold N    rows from which search uses HNSW instead of exact (default 20000;
+                       recorded in the index, so later searches and the server use it too)
   --device D           cpu (default) or cuda
   --json               print the report as JSON
   --quiet              no progress bar`;
@@ -69,7 +70,7 @@ export const indexCommand: Command = {
     const db = values.db ?? join(dir, DEFAULT_DB_NAME);
     const maxPixels = intFlag("max-pixels", values["max-pixels"], 100_000_000);
     const batchSize = intFlag("batch-size", values["batch-size"], 32);
-    const annThreshold = intFlag("ann-threshold", values["ann-threshold"], 20_000, 0);
+    const annThreshold = values["ann-threshold"] === undefined ? undefined : intFlag("ann-threshold", values["ann-threshold"], 20_000, 0);
 
     let recordedModel: string | null = null;
     if (existsSync(db)) {
