@@ -5,6 +5,7 @@
 #include <napi.h>
 
 #include <cstdlib>
+#include <string>
 #include <thread>
 
 namespace koclip {
@@ -14,15 +15,15 @@ void RegisterGeneratedOps(Napi::Env env, Napi::Object exports);
 }  // namespace koclip
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  // glibc raises its mmap threshold each time a large block is freed, after which tensor-sized
-  // blocks come from the heap and fragment it: a training loop grew to gigabytes. A fixed
-  // threshold keeps big tensors in mmap'd blocks that go back to the OS on free.
-  // Per-thread arenas (OpenMP and BLAS workers) fragment the same way, so keep one arena.
-  // This is the fallback for processes started without bin/koclip-node, which preloads jemalloc
-  // (flat RSS in the 5,000-step test); under jemalloc these settings would be meaningless.
-  if (dlsym(RTLD_DEFAULT, "mallctl") == nullptr) {
-    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
-    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+  // For processes started without bin/koclip-node (which preloads jemalloc): glibc's defaults let
+  // freed tensor memory fragment across per-thread arenas (a training loop's RSS kept growing),
+  // while mmap'ing big blocks makes every step page-fault them in again (3x slower training
+  // here). One arena and a high fixed mmap threshold keep RSS flat and reuse pages.
+  // KOCLIP_MALLOPT=0 keeps glibc's defaults (for comparisons).
+  const char* tune = std::getenv("KOCLIP_MALLOPT");
+  if (dlsym(RTLD_DEFAULT, "mallctl") == nullptr && !(tune && std::string(tune) == "0")) {
+    mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 128 * 1024 * 1024);
     mallopt(M_ARENA_MAX, 1);
   }
 

@@ -43,5 +43,5 @@ test("koclip embed: usage errors exit 2 with the usage, load errors exit 1 with 
   assert.match(badImage.stderr, /package\.json/);
   const unknown = run("frobnicate");
   assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /unknown command 'frobnicate' \(known: embed, data\)/);
+  assert.match(unknown.stderr, /unknown command 'frobnicate' \(known: index, search, classify, serve, embed, train, eval, compare, tokenizer, data\)/);
 });
