@@ -8,11 +8,12 @@ SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
+# chromium: the browser tests (playwright-core drives it; no browser is ever downloaded).
 # libopenblas0-pthread: without it libtorch falls back to the reference BLAS (~5 GFLOP/s).
 $SUDO apt-get install -y --no-install-recommends \
   ca-certificates g++ make python3 \
   libtorch-dev libopenblas0-pthread libjemalloc2 \
-  fonts-noto-color-emoji
+  fonts-noto-color-emoji fonts-noto-cjk chromium
 # Node 20+: Debian 12 ships 18, so fetch Node 20's official build from the npm registry when needed.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then
