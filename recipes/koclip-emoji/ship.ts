@@ -3,9 +3,10 @@
  * size), its training curves and the training config that produced it.
  * Usage: koclip-node dist/recipes/koclip-emoji/ship.js RUN_MODEL_DIR OUT_DIR
  */
-import { copyFileSync, existsSync } from "node:fs";
+import { copyFileSync, existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModel, saveModel } from "../../src/index.js";
+import { evaluateSlice } from "./slice.js";
 
 const [from, to] = process.argv.slice(2);
 if (!from || !to) {
@@ -16,4 +17,9 @@ const model = await loadModel(from);
 saveModel(model, to, { dtype: "float16" });
 for (const f of ["curves.png", "curves.svg", "train_config.json", "metrics.jsonl"]) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
 model.dispose();
-console.log(`shipped ${from} → ${to} (fp16)`);
+// The slice is measured on the shipped (fp16) weights, which is what users and the test load.
+const shipped = await loadModel(to);
+const slice = await evaluateSlice(shipped);
+shipped.dispose();
+writeFileSync(join(to, "eval-slice.json"), JSON.stringify(slice, null, 2) + "\n");
+console.log(`shipped ${from} → ${to} (fp16); slice ${JSON.stringify(slice)}`);
