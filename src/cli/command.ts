@@ -1,3 +1,7 @@
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
+
 /** One `koclip` sub-command: parses its own flags, calls one library function, prints. */
 export interface Command {
   /** The word after `koclip`, e.g. `embed`. */
@@ -12,3 +16,19 @@ export interface Command {
 
 /** Thrown for bad command-line input; main prints the message and the command's usage, exits 2. */
 export class UsageError extends Error {}
+
+/**
+ * node:util parseArgs in strict mode, with its errors (unknown flag, missing value) turned into
+ * UsageErrors so main prints them with the command's usage.
+ *
+ *   const { values } = parseFlags(argv, { model: { type: "string" } });
+ */
+type StrictConfig<O extends FlagOptions> = { args: string[]; options: O; strict: true; allowPositionals: boolean };
+
+export function parseFlags<O extends FlagOptions>(argv: string[], options: O, allowPositionals = false): ReturnType<typeof parseArgs<StrictConfig<O>>> {
+  try {
+    return parseArgs<StrictConfig<O>>({ args: argv, options, strict: true, allowPositionals });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

@@ -4,8 +4,8 @@ import { resolveModelDir } from "../../index/default_model.js";
 import { loadModel } from "../../models/load.js";
 import { patchHeatmap, type PatchHeatmap } from "../../tasks/patch.js";
 import { classifyImages, resolveTemplates } from "../../tasks/zero_shot.js";
-import { UsageError, type Command } from "../command.js";
-import { intFlag, parseFlags } from "./collection_flags.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag } from "./collection_flags.js";
 
 const USAGE = `usage: koclip classify FILE... --labels 고양이,강아지,... [options]
        koclip classify FILE --patch TEXT [--grid N]
@@ -75,7 +75,7 @@ export const classifyCommand: Command = {
       model: { type: "string" },
       device: { type: "string" },
       json: { type: "boolean" },
-    });
+    }, true);
     if (positionals.length === 0) throw new UsageError("give at least one image file");
     const top = intFlag("top", values.top, 5);
     const grid = intFlag("grid", values.grid, 4);

@@ -1,9 +1,8 @@
 /** `koclip compare`: zero-shot and retrieval numbers of several models and prompt languages, as one table. */
-import { parseArgs } from "node:util";
 import { sniffDatasetKind } from "../../data/datasets.js";
 import { compareModels, formatMarkdownTable, LANGS, parseModelSpecs, type Lang } from "../../eval/compare.js";
 import { progressReporter } from "../../eval/progress.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip compare --models A,B,... --data CLS.jsonl[,PAIRS.jsonl] [options]
 
@@ -34,13 +33,7 @@ export const compareCommand: Command = {
   summary: "compare models and prompt languages on zero-shot and retrieval (markdown table)",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
+    const { values } = parseFlags(argv, {
           models: { type: "string" },
           data: { type: "string" },
           lang: { type: "string" },
@@ -48,11 +41,7 @@ export const compareCommand: Command = {
           strict: { type: "boolean" },
           device: { type: "string" },
           "batch-size": { type: "string" },
-        },
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+        });
     if (!values.models) throw new UsageError("--models A,B,... is required");
     if (!values.data) throw new UsageError("--data CLS.jsonl[,PAIRS.jsonl] is required");
     let specs;

@@ -1,6 +1,5 @@
 /** `koclip data emoji`: builds the emoji image–caption dataset (src/data/emoji.ts). */
-import { parseArgs } from "node:util";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 import { buildEmojiDataset, type EmojiManifest } from "../../data/emoji.js";
 import { EMOJI_STYLE_NAMES, parseStyles } from "../../data/emoji_styles.js";
 
@@ -35,7 +34,7 @@ export const dataCommand: Command = {
     const [what, ...rest] = argv;
     if (what === undefined) throw new UsageError("missing dataset name (known: emoji)");
     if (what !== "emoji") throw new UsageError(`unknown dataset '${what}' (known: emoji)`);
-    const flags = parseFlags(rest);
+    const flags = parseEmojiFlags(rest);
     const started = performance.now();
     const progress = progressPrinter();
     const manifest = await buildEmojiDataset({ ...flags, onProgress: progress });
@@ -45,29 +44,19 @@ export const dataCommand: Command = {
   },
 };
 
-function parseFlags(argv: string[]) {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        out: { type: "string" },
-        size: { type: "string" },
-        seed: { type: "string" },
-        styles: { type: "string" },
-        "all-variants": { type: "boolean" },
-        limit: { type: "string" },
-        holdout: { type: "string" },
-        val: { type: "string" },
-        "noto-font": { type: "string" },
-        concurrency: { type: "string" },
-      },
-    }));
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+function parseEmojiFlags(argv: string[]) {
+  const { values } = parseFlags(argv, {
+    out: { type: "string" },
+    size: { type: "string" },
+    seed: { type: "string" },
+    styles: { type: "string" },
+    "all-variants": { type: "boolean" },
+    limit: { type: "string" },
+    holdout: { type: "string" },
+    val: { type: "string" },
+    "noto-font": { type: "string" },
+    concurrency: { type: "string" },
+  });
   if (values.out === undefined || values.out === "") throw new UsageError("--out DIR is required");
   let styles;
   try {

@@ -1,7 +1,6 @@
 /** `koclip embed`: prints L2-normalised embeddings of texts and/or images as JSON lines. */
-import { parseArgs } from "node:util";
 import { loadModel } from "../../models/load.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip embed --model DIR (--text T ... | --image FILE ...) [options]
 
@@ -22,24 +21,14 @@ export const embedCommand: Command = {
   summary: "print embeddings of texts and images (JSON lines)",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
+    const { values } = parseFlags(argv, {
           model: { type: "string" },
           text: { type: "string", multiple: true },
           image: { type: "string", multiple: true },
           vision: { type: "string" },
           device: { type: "string" },
           "batch-size": { type: "string" },
-        },
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+        });
     if (!values.model) throw new UsageError("--model DIR is required");
     const texts = values.text ?? [];
     const images = values.image ?? [];

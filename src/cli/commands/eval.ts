@@ -1,5 +1,4 @@
 /** `koclip eval zeroshot|retrieval`: accuracy or Recall@k of one model on a JSONL dataset. */
-import { parseArgs } from "node:util";
 import { formatBadRows, readClassification, readPairs, type Dataset } from "../../data/datasets.js";
 import { loadModel } from "../../models/load.js";
 import type { PretrainedModel } from "../../models/pretrained.js";
@@ -8,7 +7,7 @@ import { markdownTable, percent } from "../../eval/report.js";
 import { evaluateRetrieval } from "../../eval/retrieval.js";
 import { evaluateZeroShot, type ZeroShotMetrics } from "../../eval/zeroshot.js";
 import { resolveTemplates } from "../../tasks/zero_shot.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip eval zeroshot --model DIR --data CLS.jsonl [options]
        koclip eval retrieval --model DIR --data PAIRS.jsonl [options]
@@ -57,13 +56,7 @@ type Task = "zeroshot" | "retrieval";
 const TASKS: readonly Task[] = ["zeroshot", "retrieval"];
 
 function parse(argv: string[]) {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS });
-  } catch (err) {
-    throw new UsageError((err as Error).message);
-  }
-  const { values, positionals } = parsed;
+  const { values, positionals } = parseFlags(argv, OPTIONS, true);
   const [task, ...extra] = positionals;
   if (task === undefined) throw new UsageError(`say what to evaluate: ${TASKS.join(" or ")}`);
   if (!TASKS.includes(task as Task)) throw new UsageError(`unknown evaluation '${task}' (known: ${TASKS.join(", ")})`);

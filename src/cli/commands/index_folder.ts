@@ -5,8 +5,8 @@ import { Collection } from "../../index/collection.js";
 import { indexFolder, type IndexProgress, type IndexReport } from "../../index/build.js";
 import { resolveModelDir } from "../../index/default_model.js";
 import { loadModel } from "../../models/load.js";
-import { UsageError, type Command } from "../command.js";
-import { intFlag, parseFlags } from "./collection_flags.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag } from "./collection_flags.js";
 
 /** Index file used when --db is not given: hidden, inside the folder (the walk skips dot files). */
 export const DEFAULT_DB_NAME = ".koclip-index.db";
@@ -63,7 +63,7 @@ export const indexCommand: Command = {
       device: { type: "string" },
       json: { type: "boolean" },
       quiet: { type: "boolean" },
-    });
+    }, true);
     if (positionals.length !== 1) throw new UsageError(positionals.length ? `give one folder, got ${positionals.length}` : "give the folder to index");
     const dir = positionals[0]!;
     if (!existsSync(dir)) throw new Error(`${dir}: no such folder`);

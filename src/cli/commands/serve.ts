@@ -1,6 +1,5 @@
 /** `koclip serve`: the HTTP API and the web page over one model and (optionally) one image index. */
 import { existsSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { Collection } from "../../index/collection.js";
 import { resolveModelDir } from "../../index/default_model.js";
 import { modelMismatch } from "../../index/query.js";
@@ -8,7 +7,7 @@ import { loadModel } from "../../models/load.js";
 import { buildServer } from "../../server/app.js";
 import { DEFAULT_LIMITS } from "../../server/limits.js";
 import type { ServerLimits } from "../../server/types.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip serve [--db FILE] [--model DIR] [--port 3000] [--host 127.0.0.1] [options]
 
@@ -45,13 +44,7 @@ export const serveCommand: Command = {
   summary: "HTTP API and web page for search, zero-shot labels and heatmaps",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        strict: true,
-        allowPositionals: false,
-        options: {
+    const { values } = parseFlags(argv, {
           db: { type: "string" },
           model: { type: "string" },
           port: { type: "string" },
@@ -61,11 +54,7 @@ export const serveCommand: Command = {
           "max-upload-mb": { type: "string" },
           "max-pixels": { type: "string" },
           log: { type: "boolean" },
-        },
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+        });
     const port = positiveInt("--port", values.port) ?? 3000;
     if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
     const host = values.host ?? "127.0.0.1";

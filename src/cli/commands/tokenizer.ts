@@ -1,8 +1,7 @@
 /** `koclip tokenizer train`: learns a WordPiece vocabulary from the captions of pairs JSONL files. */
-import { parseArgs } from "node:util";
 import { readPairs } from "../../data/datasets.js";
 import { trainWordPiece, writeWordPieceTokenizer } from "../../tokenizers/train_wordpiece.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip tokenizer train --data pairs.jsonl[,more.jsonl] --out DIR [--vocab-size 6000] [--max-length 64]
 
@@ -16,12 +15,7 @@ export const tokenizerCommand: Command = {
   async run(argv: string[]): Promise<number> {
     const [verb, ...rest] = argv;
     if (verb !== "train") throw new UsageError(`unknown tokenizer action '${verb ?? ""}' (known: train)`);
-    let values;
-    try {
-      ({ values } = parseArgs({ args: rest, strict: true, options: { data: { type: "string" }, out: { type: "string" }, "vocab-size": { type: "string" }, "max-length": { type: "string" } } }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const { values } = parseFlags(rest, { data: { type: "string" }, out: { type: "string" }, "vocab-size": { type: "string" }, "max-length": { type: "string" } });
     if (!values.data || !values.out) throw new UsageError("--data and --out are required");
     const vocabSize = Number(values["vocab-size"] ?? 6000);
     const maxLength = Number(values["max-length"] ?? 64);

@@ -1,9 +1,8 @@
 /** `koclip train`: contrastive training or fine-tuning; every TrainConfig field is a flag. */
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from "../../train/config.js";
 import { train, type TrainProgress } from "../../train/train.js";
-import { UsageError, type Command } from "../command.js";
+import { parseFlags, UsageError, type Command } from "../command.js";
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 const FIELDS = Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[];
@@ -64,12 +63,7 @@ export const trainCommand: Command = {
   async run(argv: string[]): Promise<number> {
     const options: Record<string, { type: "string" | "boolean" }> = { config: { type: "string" } };
     for (const k of FIELDS) options[kebab(k)] = { type: typeof DEFAULT_TRAIN_CONFIG[k] === "boolean" ? "boolean" : "string" };
-    let values: Record<string, string | boolean | undefined>;
-    try {
-      ({ values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const values = parseFlags(argv, options).values as Record<string, string | boolean | undefined>;
     const fromFile = values.config ? (JSON.parse(readFileSync(String(values.config), "utf8")) as Record<string, unknown>) : {};
     const fromFlags: Record<string, unknown> = {};
     for (const k of FIELDS) if (values[kebab(k)] !== undefined) fromFlags[k] = parseValue(k, values[kebab(k)]!);
