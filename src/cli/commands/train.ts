@@ -1,7 +1,8 @@
 /** `koclip train`: contrastive training or fine-tuning; every TrainConfig field is a flag. */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from "../../train/config.js";
-import { train, type TrainProgress } from "../../train/train.js";
+import { train, writeCurves, type TrainProgress } from "../../train/train.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
@@ -12,7 +13,8 @@ const USAGE = `usage: koclip train --data train.jsonl --out DIR (--model DIR | -
 Trains a dual encoder with the symmetric contrastive loss and writes a Hugging Face model folder
 (config.json, model.safetensors, tokenizer, preprocessor_config.json) plus metrics.jsonl,
 curves.svg/png and checkpoints/ to --out. --config FILE reads the same options from JSON
-(camelCase keys); flags override it.
+(camelCase keys); flags override it. \`koclip train --plot DIR\` redraws DIR/curves.svg/png from
+DIR/metrics.jsonl at any time, also while that run is going.
 
 options (default):
 ${FIELDS.map((k) => `  --${kebab(k)}${typeof DEFAULT_TRAIN_CONFIG[k] === "boolean" ? "" : " V"}`.padEnd(26) + ` ${JSON.stringify(DEFAULT_TRAIN_CONFIG[k])}`).join("\n")}
@@ -61,9 +63,15 @@ export const trainCommand: Command = {
   summary: "train or fine-tune a dual encoder on image–caption pairs",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    const options: Record<string, { type: "string" | "boolean" }> = { config: { type: "string" } };
+    const options: Record<string, { type: "string" | "boolean" }> = { config: { type: "string" }, plot: { type: "string" } };
     for (const k of FIELDS) options[kebab(k)] = { type: typeof DEFAULT_TRAIN_CONFIG[k] === "boolean" ? "boolean" : "string" };
     const values = parseFlags(argv, options).values as Record<string, string | boolean | undefined>;
+    if (typeof values.plot === "string") {
+      if (!existsSync(join(values.plot, "metrics.jsonl"))) throw new Error(`${join(values.plot, "metrics.jsonl")}: not found (is ${values.plot} a training output folder?)`);
+      await writeCurves(values.plot);
+      console.log(JSON.stringify({ curves: [`${values.plot}/curves.svg`, `${values.plot}/curves.png`] }));
+      return 0;
+    }
     const fromFile = values.config ? (JSON.parse(readFileSync(String(values.config), "utf8")) as Record<string, unknown>) : {};
     const fromFlags: Record<string, unknown> = {};
     for (const k of FIELDS) if (values[kebab(k)] !== undefined) fromFlags[k] = parseValue(k, values[kebab(k)]!);
