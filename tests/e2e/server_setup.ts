@@ -60,12 +60,14 @@ export async function buildTestCollection(model: PretrainedModel, images: { name
 }
 
 /** Emoji for ranking tests: file name, Twemoji code point, and the Korean word that should find it. */
+// Concepts the emoji dataset's split marks "seen" (🍕 and 🐟 are held out of training), named by
+// a word of their CLDR name, so the ranking checks test search rather than generalisation.
 export const EMOJI_CASES = [
   { name: "cat.png", code: "1f431", word: "고양이" },
   { name: "dog.png", code: "1f436", word: "강아지" },
   { name: "car.png", code: "1f697", word: "자동차" },
-  { name: "pizza.png", code: "1f355", word: "피자" },
-  { name: "blossom.png", code: "1f338", word: "꽃" },
+  { name: "apple.png", code: "1f34e", word: "사과" },
+  { name: "blossom.png", code: "1f338", word: "벚꽃" },
   { name: "heart.png", code: "2764", word: "하트" },
 ] as const;
 

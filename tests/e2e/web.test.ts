@@ -113,22 +113,28 @@ test("page mechanics with koclip-tiny: status, Korean search, upload → labels 
 
 const rankingModel = rankingModelDir();
 
+// The page shows what the API ranks; ranking quality over all cases is asserted in server.test.ts.
+// Here the issue's scenario: type 고양이 and see the cat first; upload the cat and see 고양이 on top.
 test("with a trained model: the query's emoji comes first, and the uploaded emoji's label is on top", { skip: noChromium || (rankingModel ? false : "no ranking model (see the printed reason)") }, async () => {
+  const cat = EMOJI_CASES.filter((e) => e.word === "고양이");
   await withPage(rankingModel!, await emojiImages(), async (page) => {
     await page.waitForSelector("#status:has-text('이미지')");
-    for (const e of EMOJI_CASES) {
+    for (const e of cat) {
       await page.fill("#query", e.word);
       await page.press("#query", "Enter");
       await page.waitForSelector(`#search-info:has-text("“${e.word}”")`);
       assert.equal(await page.getAttribute("#results .hit:first-child img", "alt"), e.name, `“${e.word}” finds ${e.name} first`);
     }
-    await page.fill("#labels-input", EMOJI_CASES.map((e) => e.word).join(", "));
     const dir = (await emojiImages())[0]!.from.replace(/\/[^/]+$/, "");
-    for (const e of EMOJI_CASES) {
+    const words = EMOJI_CASES.map((e) => e.word);
+    for (const e of cat) {
+      // The label editor appears once an image is uploaded.
       await page.setInputFiles("#file", join(dir, e.name));
       await page.waitForSelector("#labels .bar.top");
+      await page.fill("#labels-input", words.join(", "));
+      await page.click("#labels-form button");
+      await page.waitForFunction(`document.querySelectorAll('#labels .bar').length === ${words.length}`);
       assert.equal(await page.textContent("#labels .bar.top .label"), e.word, `${e.name} is labelled ${e.word}`);
-      await page.$eval("#labels", (ol) => ol.replaceChildren());
     }
   });
 });
