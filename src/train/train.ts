@@ -14,6 +14,7 @@ import { autocast, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torc
 import { restoreLatest, saveCheckpoint } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
 import { PairLoader, type Batch } from "./data.js";
+import { PrefetchingLoader } from "./prefetch.js";
 import { initModel } from "./init.js";
 import { multiPositiveLoss } from "./loss.js";
 import { lineChartSvg, svgToPng } from "./plot.js";
@@ -104,96 +105,100 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
       colorJitter: cfg.colorJitter, grayscale: cfg.grayscale, firstCaptionProb: cfg.firstCaptionProb, positiveKey: cfg.positiveKey,
     };
     const decodeProgress = (done: number, total: number) => onProgress?.({ step: done, totalSteps: total, loss: NaN, lr: 0, stepsPerSecond: 0, dataWaitFraction: 0, phase: "decode" });
-    const loader = await PairLoader.create(data.rows, { ...loaderOpts, train: true }, cfg.decodeConcurrency, decodeProgress);
-    if (loader.bad.length) {
-      if (cfg.strict) throw new Error(`${cfg.data}:${loader.bad[0]!.line}: ${loader.bad[0]!.reason}`);
-      log(loader.bad.slice(0, 10).map((b) => `${cfg.data}:${b.line}: ${b.reason}`).join("\n") + `\n${loader.bad.length} undecodable images skipped`);
-    }
-    if (loader.batchesPerEpoch === 0) throw new Error(`${cfg.data}: ${loader.rows.length} usable pairs, fewer than one batch of ${cfg.batchSize}`);
-    // Validation batches are capped at the set's size so a small set still yields one batch.
-    const valRows = cfg.val ? readPairs(cfg.val, { strict: cfg.strict }).rows : [];
-    if (cfg.val && valRows.length < 2) log(`${cfg.val}: fewer than 2 usable pairs, validation skipped`);
-    const val = valRows.length >= 2 ? await PairLoader.create(valRows, { ...loaderOpts, batchSize: Math.min(cfg.batchSize, valRows.length), train: false }, cfg.decodeConcurrency) : null;
+    // Training batches are built in a worker thread while the model runs (see prefetch.ts).
+    const loader = await PrefetchingLoader.create(data.rows, { ...loaderOpts, train: true }, cfg.decodeConcurrency, decodeProgress);
+    try {
+      if (loader.bad.length) {
+        if (cfg.strict) throw new Error(`${cfg.data}:${loader.bad[0]!.line}: ${loader.bad[0]!.reason}`);
+        log(loader.bad.slice(0, 10).map((b) => `${cfg.data}:${b.line}: ${b.reason}`).join("\n") + `\n${loader.bad.length} undecodable images skipped`);
+      }
+      if (loader.batchesPerEpoch === 0) throw new Error(`${cfg.data}: ${loader.rowCount} usable pairs, fewer than one batch of ${cfg.batchSize}`);
+      // Validation batches are capped at the set's size so a small set still yields one batch.
+      const valRows = cfg.val ? readPairs(cfg.val, { strict: cfg.strict }).rows : [];
+      if (cfg.val && valRows.length < 2) log(`${cfg.val}: fewer than 2 usable pairs, validation skipped`);
+      const val = valRows.length >= 2 ? await PairLoader.create(valRows, { ...loaderOpts, batchSize: Math.min(cfg.batchSize, valRows.length), train: false }, cfg.decodeConcurrency) : null;
 
-    const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.floor((cfg.epochs * loader.batchesPerEpoch) / cfg.gradAccum));
-    const frozen = cfg.freeze === "vision" ? "vision_model." : cfg.freeze === "text" ? "text_model." : null;
-    const named = new Map([...model.encoder.store.vars].filter(([name, p]) => {
-      if (frozen && name.startsWith(frozen)) p.requiresGrad = false;
-      return p.requiresGrad;
-    }));
-    const opt = new AdamW(decayGroups(named, cfg.weightDecay), { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps });
-    const logitScale = model.encoder.logitScale();
-    const maxLogitScale = Math.log(cfg.logitScaleMax);
+      const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.floor((cfg.epochs * loader.batchesPerEpoch) / cfg.gradAccum));
+      const frozen = cfg.freeze === "vision" ? "vision_model." : cfg.freeze === "text" ? "text_model." : null;
+      const named = new Map([...model.encoder.store.vars].filter(([name, p]) => {
+        if (frozen && name.startsWith(frozen)) p.requiresGrad = false;
+        return p.requiresGrad;
+      }));
+      const opt = new AdamW(decayGroups(named, cfg.weightDecay), { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps });
+      const logitScale = model.encoder.logitScale();
+      const maxLogitScale = Math.log(cfg.logitScaleMax);
 
-    let step = 0;
-    if (cfg.resume) {
-      const state = restoreLatest(cfg.out, named, opt);
-      if (state) {
-        step = state.step;
-        log(`resumed from step ${step}`);
+      let step = 0;
+      if (cfg.resume) {
+        const state = restoreLatest(cfg.out, named, opt);
+        if (state) {
+          step = state.step;
+          log(`resumed from step ${step}`);
+        }
       }
-    }
-    const metricsFile = join(cfg.out, "metrics.jsonl");
-    // Metrics past the resumed step were logged by the killed run; they are recomputed.
-    writeFileSync(metricsFile, readMetrics(metricsFile, step).map((m) => JSON.stringify(m) + "\n").join(""));
+      const metricsFile = join(cfg.out, "metrics.jsonl");
+      // Metrics past the resumed step were logged by the killed run; they are recomputed.
+      writeFileSync(metricsFile, readMetrics(metricsFile, step).map((m) => JSON.stringify(m) + "\n").join(""));
 
-    let lastLoss = NaN, valLoss: number | null = null, dataSeconds = 0, stepSeconds = 0, windowLoss = 0, windowSteps = 0;
-    const loopStart = performance.now();
-    const firstStep = step;
-    for (; step < totalSteps; step++) {
-      const t0 = performance.now();
-      const lr = cosineLr(step, { baseLr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps, minLr: cfg.lr * cfg.minLrRatio });
-      opt.setLr(lr);
-      let loss = 0;
-      for (let micro = 0; micro < cfg.gradAccum; micro++) {
-        const g = step * cfg.gradAccum + micro;
-        const d0 = performance.now();
-        const batch = loader.batch(Math.floor(g / loader.batchesPerEpoch), g % loader.batchesPerEpoch);
-        dataSeconds += (performance.now() - d0) / 1000;
-        loss += tidy(() => {
-          const l = batchLoss(model, batch, cfg.amp).div(cfg.gradAccum);
-          l.backward();
-          return l.item();
-        });
+      let lastLoss = NaN, valLoss: number | null = null, dataSeconds = 0, stepSeconds = 0, windowLoss = 0, windowSteps = 0;
+      const loopStart = performance.now();
+      const firstStep = step;
+      for (; step < totalSteps; step++) {
+        const t0 = performance.now();
+        const lr = cosineLr(step, { baseLr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps, minLr: cfg.lr * cfg.minLrRatio });
+        opt.setLr(lr);
+        let loss = 0;
+        for (let micro = 0; micro < cfg.gradAccum; micro++) {
+          const g = step * cfg.gradAccum + micro;
+          const at = (k: number): [number, number] => [Math.floor(k / loader.batchesPerEpoch), k % loader.batchesPerEpoch];
+          const d0 = performance.now();
+          const batch = await loader.batch(...at(g), [at(g + 1), at(g + 2)]);
+          dataSeconds += (performance.now() - d0) / 1000;
+          loss += tidy(() => {
+            const l = batchLoss(model, batch, cfg.amp).div(cfg.gradAccum);
+            l.backward();
+            return l.item();
+          });
+        }
+        if (cfg.clipGradNorm > 0) clipGradNorm([...named.values()], cfg.clipGradNorm);
+        opt.step();
+        opt.zeroGrad();
+        noGrad(() => logitScale.clamp_(0, maxLogitScale));
+        stepSeconds += (performance.now() - t0) / 1000;
+        lastLoss = loss;
+        windowLoss += loss;
+        windowSteps++;
+        const done = step + 1;
+        const rate = (done - firstStep) / ((performance.now() - loopStart) / 1000);
+        onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), phase: "train" });
+        const line: MetricLine = { step: done };
+        if (done % cfg.logEvery === 0 || done === totalSteps) {
+          Object.assign(line, { loss: windowLoss / windowSteps, lr, logit_scale: Math.exp(logitScale.item()), pairs_per_s: rate * cfg.batchSize * cfg.gradAccum, data_wait: dataSeconds / Math.max(1e-9, stepSeconds) });
+          windowLoss = 0;
+          windowSteps = 0;
+        }
+        if (val && ((cfg.evalEvery > 0 && done % cfg.evalEvery === 0) || done === totalSteps)) {
+          onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: 0, phase: "eval" });
+          valLoss = evaluate(model, val, cfg.amp);
+          line.val_loss = valLoss;
+        }
+        if (Object.keys(line).length > 1) appendFileSync(metricsFile, JSON.stringify(line) + "\n");
+        if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < totalSteps) {
+          saveCheckpoint(cfg.out, named, opt, { step: done, config: cfg }, cfg.keepCheckpoints);
+        }
       }
-      if (cfg.clipGradNorm > 0) clipGradNorm([...named.values()], cfg.clipGradNorm);
-      opt.step();
-      opt.zeroGrad();
-      noGrad(() => logitScale.clamp_(0, maxLogitScale));
-      stepSeconds += (performance.now() - t0) / 1000;
-      lastLoss = loss;
-      windowLoss += loss;
-      windowSteps++;
-      const done = step + 1;
-      const rate = (done - firstStep) / ((performance.now() - loopStart) / 1000);
-      onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), phase: "train" });
-      const line: MetricLine = { step: done };
-      if (done % cfg.logEvery === 0 || done === totalSteps) {
-        Object.assign(line, { loss: windowLoss / windowSteps, lr, logit_scale: Math.exp(logitScale.item()), pairs_per_s: rate * cfg.batchSize * cfg.gradAccum, data_wait: dataSeconds / Math.max(1e-9, stepSeconds) });
-        windowLoss = 0;
-        windowSteps = 0;
-      }
-      if (val && ((cfg.evalEvery > 0 && done % cfg.evalEvery === 0) || done === totalSteps)) {
-        onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: 0, phase: "eval" });
-        valLoss = evaluate(model, val, cfg.amp);
-        line.val_loss = valLoss;
-      }
-      if (Object.keys(line).length > 1) appendFileSync(metricsFile, JSON.stringify(line) + "\n");
-      if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < totalSteps) {
-        saveCheckpoint(cfg.out, named, opt, { step: done, config: cfg }, cfg.keepCheckpoints);
-      }
-      // Let queued I/O (progress output, signals) through between steps.
-      if (done % 10 === 0) await new Promise<void>((r) => setImmediate(r));
+      for (const p of model.encoder.store.vars.values()) p.requiresGrad = false;
+      saveModel(model, cfg.out);
+      writeFileSync(join(cfg.out, "train_config.json"), JSON.stringify(cfg, null, 2) + "\n");
+      await writeCurves(cfg.out);
+      opt.dispose();
+      return {
+        steps: totalSteps, finalLoss: lastLoss, valLoss, seconds: (performance.now() - started) / 1000,
+        dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), badRows: data.bad.length + loader.bad.length,
+      };
+    } finally {
+      await loader.close();
     }
-    for (const p of model.encoder.store.vars.values()) p.requiresGrad = false;
-    saveModel(model, cfg.out);
-    writeFileSync(join(cfg.out, "train_config.json"), JSON.stringify(cfg, null, 2) + "\n");
-    await writeCurves(cfg.out);
-    opt.dispose();
-    return {
-      steps: totalSteps, finalLoss: lastLoss, valLoss, seconds: (performance.now() - started) / 1000,
-      dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), badRows: data.bad.length + loader.bad.length,
-    };
   } finally {
     model.dispose();
   }
