@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { buildEmojiDataset } from "../../src/data/emoji.js";
 import { readPairs } from "../../src/data/datasets.js";
+import { readSafetensors } from "../../src/formats/index.js";
 import { loadModel } from "../../src/index.js";
 import { resolveTrainConfig } from "../../src/train/config.js";
 import { train } from "../../src/train/train.js";
@@ -94,5 +95,27 @@ test("from scratch: the loss falls and image→text retrieval beats chance by a 
     return names[best] === rows[i]!.texts[0];
   }).length / imageEmb.length;
   assert.ok(hits > 5 / names.length, `image→name top-1 ${hits.toFixed(3)} vs chance ${(1 / names.length).toFixed(3)}`);
+  model.dispose();
+});
+
+test("two pretrained towers + LiT: the frozen vision tower is untouched, the text side and new projections train", async () => {
+  const out = join(work, "towers");
+  const r = spawnSync(KOCLIP, [
+    "train", "--data", join(data, "train.jsonl"), "--out", out, "--vision", fixture("clip-tiny", "model"), "--text", TINY,
+    "--projection-dim", "8", "--freeze", "vision", "--steps", "3", "--batch-size", "8", "--grad-accum", "2", "--lr", "1e-3",
+  ], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  const trained = readSafetensors(join(out, "model.safetensors"));
+  const clip = readSafetensors(fixture("clip-tiny", "model", "model.safetensors"));
+  const roberta = readSafetensors(join(TINY, "model.safetensors"));
+  const same = (a: { data: Uint8Array }, b: { data: Uint8Array }) => Buffer.from(a.data).equals(Buffer.from(b.data));
+  for (const [name, t] of trained) {
+    if (name.startsWith("vision_model.")) assert.ok(same(t, clip.get(name)!), `${name} stays as in clip-tiny`);
+  }
+  assert.ok(!same(trained.get("text_model.encoder.layer.0.attention.self.query.weight")!, roberta.get("text_model.encoder.layer.0.attention.self.query.weight")!), "text tower trained");
+  assert.deepEqual(trained.get("visual_projection.weight")!.shape, [8, 32]);
+  assert.equal(JSON.parse(readFileSync(join(out, "config.json"), "utf8")).model_type, "vision-text-dual-encoder");
+  const model = await loadModel(out);
+  assert.equal((await model.encodeTexts(["고양이"]))[0]!.length, 8);
   model.dispose();
 });
