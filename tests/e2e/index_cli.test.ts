@@ -3,7 +3,7 @@
 // clean run. KOCLIP_CLI overrides the launcher (default bin/koclip).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -11,6 +11,7 @@ import sharp from "sharp";
 import { Collection } from "../../src/index/collection.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
 import { mulberry32 } from "../helpers/random.js";
+import { EMOJI_CASES, emojiImages, rankingModelDir } from "./server_setup.js";
 
 const KOCLIP = process.env.KOCLIP_CLI ?? join(REPO_ROOT, "bin", "koclip");
 const MODEL = fixture("koclip-tiny", "model");
@@ -179,4 +180,24 @@ test("--ann-threshold is recorded: the HNSW file is built at index time and late
   const hits = JSON.parse(img.stdout).hits;
   assert.equal(hits[0].path, target);
   assert.ok(hits[0].score > 0.999);
+});
+
+// With the default model: the CLI's text→image and zero-shot answers for the issue's scenario
+// (the cat emoji among six Twemoji pictures). Ranking over all six is measured in server.test.ts.
+const trained = rankingModelDir();
+test("with a trained model: `koclip search 고양이` finds the cat first and `koclip classify` labels it 고양이", { skip: trained ? false : "no ranking model" }, async () => {
+  const images = await emojiImages();
+  const dir = join(work, "emoji-six");
+  mkdirSync(dir, { recursive: true });
+  for (const i of images) copyFileSync(i.from, join(dir, i.name));
+  const db = join(work, "emoji-six.db");
+  const idx = run("index", dir, "--db", db, "--model", trained!, "--quiet");
+  assert.equal(idx.status, 0, idx.stderr);
+  const search = run("search", "고양이", "--db", db, "--k", "3", "--json");
+  assert.equal(search.status, 0, search.stderr);
+  assert.equal(JSON.parse(search.stdout.trim().split("\n").pop()!).hits[0].path.split("/").pop(), "cat.png");
+  const words = EMOJI_CASES.map((e) => e.word).join(",");
+  const cls = run("classify", join(dir, "cat.png"), "--labels", words, "--model", trained!, "--json");
+  assert.equal(cls.status, 0, cls.stderr);
+  assert.equal(JSON.parse(cls.stdout.trim().split("\n").pop()!).results[0].predictions[0].label, "고양이");
 });
