@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { PretrainedModel } from "../models/pretrained.js";
+import { similarityMatrix } from "./retrieval.js";
 
 /**
  * Korean prompts. KoCLIP's authors found "이것은 {} 이다." more reliable than "{}의 사진", so it
@@ -50,15 +51,6 @@ export async function classEmbeddings(model: PretrainedModel, classes: string[],
   });
 }
 
-/** Cosine scores [image][class] of L2-normalised rows. */
-export function scoreMatrix(images: Float32Array[], classes: Float32Array[]): Float32Array[] {
-  return images.map((img) => Float32Array.from(classes, (c) => {
-    let dot = 0;
-    for (let k = 0; k < img.length; k++) dot += img[k]! * c[k]!;
-    return dot;
-  }));
-}
-
 /** softmax(scale · scores), the probabilities CLIP's logits give. */
 export function probabilities(scores: Float32Array, scale: number): Float32Array {
   let max = -Infinity;
@@ -89,7 +81,7 @@ export async function classifyImages(model: PretrainedModel, images: Parameters<
   const classes = await classEmbeddings(model, labels, templates);
   const embedded = await model.encodeImages(images);
   const scale = logitScaleOf(model);
-  return scoreMatrix(embedded, classes).map((scores) => {
+  return similarityMatrix(embedded, classes).map((scores) => {
     const probs = probabilities(scores, scale);
     return labels.map((label, i) => ({ label, score: scores[i]!, probability: probs[i]! })).sort((a, b) => b.score - a.score);
   });
