@@ -46,10 +46,13 @@ export function readConfigJson(dir: string): { json: Record<string, unknown>; fi
 
 /** Builds the dual encoder in `dir` without tokenizer or preprocessing (the lower-level half of loadModel). */
 export function loadEncoder(dir: string, opts: LoadOptions = {}, vision?: DualEncoder): DualEncoder {
+  return buildEncoder(dir, readConfigJson(dir), opts, vision);
+}
+
+function buildEncoder(dir: string, { json, file }: { json: Record<string, unknown>; file: string }, opts: LoadOptions, vision?: DualEncoder): DualEncoder {
   const device = opts.device ?? "cpu";
   if (device.startsWith("cuda") && !cudaAvailable()) throw new Error(`device '${device}' requested but no CUDA device is available to this libtorch build`);
   if (device !== "cpu" && !device.startsWith("cuda")) throw new Error(`unknown device '${device}' (use cpu, cuda or cuda:N)`);
-  const { json, file } = readConfigJson(dir);
   const build = builderFor(json.model_type, file);
   const checkpoint = openCheckpoint(dir, opts.format);
   try {
@@ -62,14 +65,15 @@ export function loadEncoder(dir: string, opts: LoadOptions = {}, vision?: DualEn
 /** Loads a model folder with its tokenizer and image preprocessing. */
 export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<PretrainedModel> {
   const vision = opts.vision ? loadEncoder(opts.vision, { ...opts, vision: undefined }) : undefined;
-  const encoder = loadEncoder(dir, opts, vision);
+  const config = readConfigJson(dir);
+  const encoder = buildEncoder(dir, config, opts, vision);
   try {
     const tokenizer = await loadTokenizer(dir);
     // The image side's preprocessing lives with the image model (M-CLIP's comes from its CLIP).
     const imageDir = opts.vision ?? dir;
     const imageSize = opts.vision || encoder.modelType !== "M-CLIP" ? encoder.imageSize : 224;
     const imageConfig = await loadImageProcessorConfig(imageDir, imageSize);
-    return new PretrainedModel(encoder, tokenizer, imageConfig, dir, readConfigJson(dir).json, opts.device ?? "cpu");
+    return new PretrainedModel(encoder, tokenizer, imageConfig, dir, config.json, opts.device ?? "cpu");
   } catch (err) {
     if (encoder.dispose) encoder.dispose();
     else encoder.store.dispose();

@@ -76,7 +76,7 @@ export class VarStore {
   }
 
   /** Loads or creates the variable `name` (used by VarBuilder). */
-  variable(name: string, shape: number[], init: Init, opts: { dtype?: DType; optional?: boolean } = {}): Tensor {
+  variable(name: string, shape: number[], init: Init, opts: { dtype?: DType } = {}): Tensor {
     const existing = this.vars.get(name);
     if (existing) {
       if (existing.shape.join() !== shape.join()) {

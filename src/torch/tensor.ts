@@ -287,4 +287,3 @@ export function manualSeed(seed: number): void {
   native.manualSeed(seed);
 }
 
-export { ITEM_BYTES };
