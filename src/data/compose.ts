@@ -46,14 +46,64 @@ export function composeOnBackground(
   at: Placement,
   fitSide: number = Math.max(box.width, box.height),
 ): Buffer {
+  const art = shrinkPremultiplied(src, box, at, fitSide);
+  const [br, bg, bb] = at.background;
+  const out = Buffer.alloc(at.size * at.size * 3);
+  for (let i = 0; i < at.size * at.size; i++) {
+    out[3 * i] = br;
+    out[3 * i + 1] = bg;
+    out[3 * i + 2] = bb;
+  }
+  for (let oy = 0; oy < art.height; oy++) {
+    for (let ox = 0; ox < art.width; ox++) {
+      const s = 4 * (oy * art.width + ox);
+      const keep = 1 - Math.min(1, art.pre[s + 3]);
+      const d = 3 * ((art.top + oy) * at.size + art.left + ox);
+      out[d] = clampByte(art.pre[s] + br * keep);
+      out[d + 1] = clampByte(art.pre[s + 1] + bg * keep);
+      out[d + 2] = clampByte(art.pre[s + 2] + bb * keep);
+    }
+  }
+  return out;
+}
+
+/**
+ * The same shrink and placement as composeOnBackground, kept transparent: `size`×`size` RGBA
+ * bytes (not premultiplied), so the background can be chosen later, per training step.
+ */
+export function composeTransparent(src: RgbaImage, box: PixelBox, at: Omit<Placement, "background">, fitSide: number): Buffer {
+  const art = shrinkPremultiplied(src, box, at, fitSide);
+  const out = Buffer.alloc(at.size * at.size * 4);
+  for (let oy = 0; oy < art.height; oy++) {
+    for (let ox = 0; ox < art.width; ox++) {
+      const s = 4 * (oy * art.width + ox);
+      const a = Math.min(1, art.pre[s + 3]);
+      if (a <= 0) continue;
+      const d = 4 * ((art.top + oy) * at.size + art.left + ox);
+      out[d] = clampByte(art.pre[s] / a);
+      out[d + 1] = clampByte(art.pre[s + 1] / a);
+      out[d + 2] = clampByte(art.pre[s + 2] / a);
+      out[d + 3] = clampByte(255 * a);
+    }
+  }
+  return out;
+}
+
+/** Premultiplied RGBA art (alpha in [0, 1], colour in [0, 255] × alpha) and where its corner goes. */
+interface PlacedArt {
+  readonly pre: Float64Array;
+  readonly width: number;
+  readonly height: number;
+  readonly left: number;
+  readonly top: number;
+}
+
+function shrinkPremultiplied(src: RgbaImage, box: PixelBox, at: Omit<Placement, "background">, fitSide: number): PlacedArt {
   if (fitSide < Math.max(box.width, box.height)) throw new Error(`fitSide ${fitSide} is smaller than the box`);
   if (fitSide < at.glyph) throw new Error(`fitSide ${fitSide} px is smaller than the ${at.glyph} px target; draw larger`);
   const outW = Math.max(1, Math.round((box.width * at.glyph) / fitSide));
   const outH = Math.max(1, Math.round((box.height * at.glyph) / fitSide));
-  const x0 = at.left + Math.floor((at.glyph - outW) / 2);
-  const y0 = at.top + Math.floor((at.glyph - outH) / 2);
 
-  // Premultiplied RGBA, alpha in [0, 1] and colour in [0, 255] * alpha.
   const pre = new Float64Array(box.width * box.height * 4);
   for (let y = 0; y < box.height; y++) {
     for (let x = 0; x < box.width; x++) {
@@ -89,13 +139,7 @@ export function composeOnBackground(
     }
   }
   const yt = areaTaps(box.height, outH);
-  const [br, bg, bb] = at.background;
-  const out = Buffer.alloc(at.size * at.size * 3);
-  for (let i = 0; i < at.size * at.size; i++) {
-    out[3 * i] = br;
-    out[3 * i + 1] = bg;
-    out[3 * i + 2] = bb;
-  }
+  const out = new Float64Array(outH * outW * 4);
   for (let oy = 0; oy < outH; oy++) {
     for (let ox = 0; ox < outW; ox++) {
       let r = 0, g = 0, b = 0, a = 0;
@@ -107,14 +151,20 @@ export function composeOnBackground(
         b += w * rows[s + 2];
         a += w * rows[s + 3];
       }
-      const keep = 1 - Math.min(1, a);
-      const d = 3 * ((y0 + oy) * at.size + x0 + ox);
-      out[d] = clampByte(r + br * keep);
-      out[d + 1] = clampByte(g + bg * keep);
-      out[d + 2] = clampByte(b + bb * keep);
+      const d = 4 * (oy * outW + ox);
+      out[d] = r;
+      out[d + 1] = g;
+      out[d + 2] = b;
+      out[d + 3] = a;
     }
   }
-  return out;
+  return {
+    pre: out,
+    width: outW,
+    height: outH,
+    left: at.left + Math.floor((at.glyph - outW) / 2),
+    top: at.top + Math.floor((at.glyph - outH) / 2),
+  };
 }
 
 /** Area-average taps for one axis, flat: output i uses entries [i * stride, i * stride + count[i]). */

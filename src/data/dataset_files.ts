@@ -11,6 +11,8 @@ import { join } from "node:path";
 /** An image with captions: the name first, then keywords. Extra fields say where it came from. */
 export interface PairRow {
   readonly image: string;
+  /** The same emoji on a transparent background (training styles only), relative like `image`. */
+  readonly foreground?: string;
   readonly texts: readonly string[];
   /** Concept key (the base emoji's, also for skin-tone variants). */
   readonly key: string;
@@ -29,6 +31,8 @@ export interface ClassRow {
 
 /** Folder under the dataset root that holds `<style>/<key>.png`. */
 export const IMAGES_DIR = "images";
+/** Folder with the training styles' transparent `<style>/<key>.png`, drawn anew each training step. */
+export const FOREGROUNDS_DIR = "foregrounds";
 
 /** Every file a build writes besides images; a rebuild replaces exactly these. */
 export const DATASET_FILES = [
@@ -59,7 +63,7 @@ export async function prepareOutDir(dir: string): Promise<void> {
   if (!entries.includes("manifest.json")) {
     throw new Error(`${dir} is not empty and has no manifest.json; choose an empty or new folder`);
   }
-  await rm(join(dir, IMAGES_DIR), { recursive: true, force: true });
+  for (const images of [IMAGES_DIR, FOREGROUNDS_DIR]) await rm(join(dir, images), { recursive: true, force: true });
   for (const file of DATASET_FILES) if (existsSync(join(dir, file))) await rm(join(dir, file));
 }
 

@@ -5,6 +5,8 @@
  * `koclip data emoji --out DIR` calls `buildEmojiDataset`. Layout of DIR:
  *
  *   images/<style>/<key>.png      one image per (style, emoji), e.g. images/noto/1f431.png
+ *   foregrounds/<style>/<key>.png the training styles' emoji again, transparent and filling the
+ *                                 image (rows' `foreground`), for fresh backgrounds each step
  *   train.jsonl                   training styles, seen concepts, Korean captions
  *   train-bilingual.jsonl         the same images, Korean then English captions
  *   val.jsonl                     ~5% of training-style images of seen concepts (not in train)
@@ -18,9 +20,10 @@
  */
 import { availableParallelism } from "node:os";
 import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import sharp from "sharp";
 import {
+  FOREGROUNDS_DIR,
   IMAGES_DIR,
   prepareOutDir,
   writeJsonl,
@@ -29,7 +32,7 @@ import {
   type DatasetFile,
   type PairRow,
 } from "./dataset_files.js";
-import { renderEmojiPng } from "./emoji_render.js";
+import { renderEmojiForegroundPng, renderEmojiPng } from "./emoji_render.js";
 import { conceptSplit, isValidationImage, type ConceptSplit } from "./emoji_splits.js";
 import {
   EMOJI_STYLE_NAMES,
@@ -117,6 +120,8 @@ interface ImageJob {
   readonly source: GlyphSource;
   /** Relative to the dataset root. */
   readonly image: string;
+  /** The transparent rendering (training styles only), relative to the dataset root. */
+  readonly foreground?: string;
 }
 
 const DEFAULTS = { size: 64, seed: 0, holdout: 0.2, valFraction: 0.05 } as const;
@@ -232,25 +237,33 @@ function imageJobs(indexes: readonly StyleIndex[], concepts: readonly EmojiConce
     // Evaluation files are base emoji only, so OpenMoji's skin tones are never rendered.
     const withVariants = allVariants && EMOJI_STYLES[idx.style].role === "train";
     for (const concept of concepts) {
+      const job = (key: string, source: GlyphSource, variant?: EmojiVariant): ImageJob => ({
+        style: idx.style,
+        concept,
+        variant,
+        source,
+        image: imagePath(IMAGES_DIR, idx.style, key),
+        foreground: EMOJI_STYLES[idx.style].role === "train" ? imagePath(FOREGROUNDS_DIR, idx.style, key) : undefined,
+      });
       const base = idx.sources.get(concept.key);
-      if (base) jobs.push({ style: idx.style, concept, source: base, image: imagePath(idx.style, concept.key) });
+      if (base) jobs.push(job(concept.key, base));
       if (!withVariants) continue;
       for (const variant of concept.variants) {
         const source = idx.sources.get(variant.key);
-        if (source) jobs.push({ style: idx.style, concept, variant, source, image: imagePath(idx.style, variant.key) });
+        if (source) jobs.push(job(variant.key, source, variant));
       }
     }
   }
   return jobs;
 }
 
-function imagePath(style: EmojiStyleName, key: string): string {
-  return `${IMAGES_DIR}/${style}/${key}.png`;
+function imagePath(dir: string, style: EmojiStyleName, key: string): string {
+  return `${dir}/${style}/${key}.png`;
 }
 
 async function renderAll(jobs: readonly ImageJob[], opts: EmojiDatasetOptions, options: ResolvedOptions, noto?: NotoFont) {
-  for (const style of new Set(jobs.map((j) => j.style))) {
-    await mkdir(join(opts.outDir, IMAGES_DIR, style), { recursive: true });
+  for (const job of jobs) {
+    for (const file of [job.image, job.foreground]) if (file) await mkdir(dirname(join(opts.outDir, file)), { recursive: true });
   }
   // 64 px images are far too small to split across libvips threads; run many images at once,
   // one thread each, instead. libvips' operation cache only costs time here (no image is read
@@ -264,8 +277,9 @@ async function renderAll(jobs: readonly ImageJob[], opts: EmojiDatasetOptions, o
     await mapPool(jobs, opts.concurrency ?? 2 * availableParallelism(), async (job) => {
       const key = job.variant?.key ?? job.concept.key;
       const rng = new SeededRandom(`${options.seed}|${job.style}|${key}`);
-      const png = await renderEmojiPng(job.source, options.size, rng, { artShare: EMOJI_STYLES[job.style].artShare, noto });
-      await writeFile(join(opts.outDir, job.image), png);
+      const style = { artShare: EMOJI_STYLES[job.style].artShare, noto };
+      await writeFile(join(opts.outDir, job.image), await renderEmojiPng(job.source, options.size, rng, style));
+      if (job.foreground) await writeFile(join(opts.outDir, job.foreground), await renderEmojiForegroundPng(job.source, options.size, style));
       opts.onProgress?.(++done, jobs.length);
     });
   } finally {
@@ -297,7 +311,7 @@ function datasetRows(jobs: readonly ImageJob[], options: ResolvedOptions): Datas
     evalClsEn: [],
   };
   for (const job of jobs) {
-    const { concept, variant, style, image } = job;
+    const { concept, variant, style, image, foreground } = job;
     const split: ConceptSplit = conceptSplit(concept.key, options.holdout);
     const ko = captions(concept.ko, variant?.ko);
     const en = captions(concept.en, variant?.en);
@@ -308,12 +322,12 @@ function datasetRows(jobs: readonly ImageJob[], options: ResolvedOptions): Datas
       rows.evalClsKo.push({ image, label: concept.ko.label, key, split });
       rows.evalClsEn.push({ image, label: concept.en.label, key, split });
     } else if (split === "heldout") {
-      rows.heldout.push({ image, texts: ko, key, style });
+      rows.heldout.push({ image, foreground, texts: ko, key, style });
     } else if (isValidationImage(style, variant?.key ?? key, options.valFraction)) {
-      rows.val.push({ image, texts: ko, key, style });
+      rows.val.push({ image, foreground, texts: ko, key, style });
     } else {
-      rows.train.push({ image, texts: ko, key, style });
-      rows.trainBilingual.push({ image, texts: [...ko, ...en], key, style });
+      rows.train.push({ image, foreground, texts: ko, key, style });
+      rows.trainBilingual.push({ image, foreground, texts: [...ko, ...en], key, style });
     }
   }
   return rows;

@@ -16,9 +16,9 @@
 import { readFile } from "node:fs/promises";
 import sharp from "sharp";
 import type { GlyphSource } from "./emoji_styles.js";
-import { composeOnBackground, inkBox, type RgbaImage } from "./compose.js";
+import { composeOnBackground, composeTransparent, inkBox, type PixelBox, type RgbaImage } from "./compose.js";
 import type { NotoFont } from "./noto_font.js";
-import { encodePngRgb } from "./png.js";
+import { encodePng } from "./png.js";
 import type { SeededRandom } from "./seeded.js";
 
 /** Smallest and largest share of the image side that normal-size art covers. */
@@ -36,12 +36,13 @@ export interface ImageLayout {
 }
 
 /**
- * Picks glyph size, offset and background for a `size`-pixel image.
+ * Picks glyph size (a share of the side drawn from `scale`), offset and background for a
+ * `size`-pixel image.
  *
  *   pickLayout(64, new SeededRandom("0|noto|1f600")) // { glyph: 54, left: 6, top: 5, background: [222, 98, 22] }
  */
-export function pickLayout(size: number, rng: SeededRandom): ImageLayout {
-  const glyph = Math.max(1, Math.round(size * rng.uniform(GLYPH_SCALE_RANGE[0], GLYPH_SCALE_RANGE[1])));
+export function pickLayout(size: number, rng: SeededRandom, scale: readonly [number, number] = GLYPH_SCALE_RANGE): ImageLayout {
+  const glyph = Math.max(1, Math.round(size * rng.uniform(scale[0], scale[1])));
   const margin = size - glyph;
   // Up to 40% of the free margin either way: visibly off centre, never clipped.
   const offset = () => Math.min(margin, Math.max(0, Math.round(margin / 2 + rng.uniform(-0.4, 0.4) * margin)));
@@ -82,11 +83,27 @@ export async function renderEmojiPng(
   style: RenderStyle,
 ): Promise<Buffer> {
   const layout = pickLayout(size, rng);
-  const drawn = await drawBox(source, Math.ceil((SUPERSAMPLE * layout.glyph) / style.artShare), style.noto);
+  const { drawn, ink, fitSide } = await drawArt(source, layout.glyph, style);
+  return encodePng(composeOnBackground(drawn, ink, { size, ...layout }, fitSide), size, size, 3);
+}
+
+/**
+ * Renders one emoji as a transparent `size`×`size` RGBA PNG in which normal-size art fills the
+ * whole side (the same sizing rule as renderEmojiPng). Training draws it on a fresh background,
+ * scale and offset at every step (`foregroundKey` in the training config), where a baked PNG
+ * would show the model one background per emoji for the whole run.
+ */
+export async function renderEmojiForegroundPng(source: GlyphSource, size: number, style: RenderStyle): Promise<Buffer> {
+  const { drawn, ink, fitSide } = await drawArt(source, size, style);
+  return encodePng(composeTransparent(drawn, ink, { size, glyph: size, left: 0, top: 0 }, fitSide), size, size, 4);
+}
+
+/** The art drawn large enough to shrink to `glyph` px, its ink box, and the side that maps to `glyph`. */
+async function drawArt(source: GlyphSource, glyph: number, style: RenderStyle): Promise<{ drawn: RgbaImage; ink: PixelBox; fitSide: number }> {
+  const drawn = await drawBox(source, Math.ceil((SUPERSAMPLE * glyph) / style.artShare), style.noto);
   const ink = inkBox(drawn);
   const fitSide = Math.max(ink.width, ink.height, style.artShare * Math.max(drawn.width, drawn.height));
-  const rgb = composeOnBackground(drawn, ink, { size, ...layout }, fitSide);
-  return encodePngRgb(rgb, size, size);
+  return { drawn, ink, fitSide };
 }
 
 /** The source's whole box (SVG canvas or font glyph box) as RGBA, longer side at least `side`. */

@@ -1,5 +1,5 @@
 /**
- * A minimal PNG encoder for 8-bit RGB images (the dataset's only output format).
+ * A minimal PNG encoder for 8-bit RGB and RGBA images (the dataset's output formats).
  *
  * sharp takes about 1 ms per 64 px PNG, almost all of it fixed per-call cost (a trip through
  * libvips and the thread pool); zlib on the main thread takes about 0.1 ms, which makes the whole
@@ -11,23 +11,24 @@ import { deflateSync } from "node:zlib";
 const SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 
 /**
- * Encodes `width`×`height` RGB bytes (row-major, no padding) as a PNG file.
+ * Encodes `width`×`height` RGB (3 channels) or RGBA (4) bytes, row-major without padding, as a PNG file.
  *
- *   encodePngRgb(Buffer.alloc(64 * 64 * 3), 64, 64).subarray(1, 4).toString() // "PNG"
+ *   encodePng(Buffer.alloc(64 * 64 * 3), 64, 64, 3).subarray(1, 4).toString() // "PNG"
  */
-export function encodePngRgb(rgb: Uint8Array, width: number, height: number): Buffer {
-  if (rgb.length !== width * height * 3) throw new Error(`expected ${width * height * 3} RGB bytes, got ${rgb.length}`);
+export function encodePng(pixels: Uint8Array, width: number, height: number, channels: 3 | 4): Buffer {
+  const expected = width * height * channels;
+  if (pixels.length !== expected) throw new Error(`expected ${expected} ${channels === 3 ? "RGB" : "RGBA"} bytes, got ${pixels.length}`);
   const header = Buffer.alloc(13);
   header.writeUInt32BE(width, 0);
   header.writeUInt32BE(height, 4);
   header[8] = 8; // bit depth
-  header[9] = 2; // colour type: truecolour (RGB)
+  header[9] = channels === 3 ? 2 : 6; // colour type: truecolour, or truecolour with alpha
   // bytes 10-12: compression 0 (deflate), filter method 0, no interlace
-  const stride = width * 3;
+  const stride = width * channels;
   const rows = Buffer.alloc(height * (stride + 1));
   for (let y = 0; y < height; y++) {
     rows[y * (stride + 1)] = 0; // filter type: none
-    rows.set(rgb.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
+    rows.set(pixels.subarray(y * stride, (y + 1) * stride), y * (stride + 1) + 1);
   }
   return Buffer.concat([
     SIGNATURE,

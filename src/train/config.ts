@@ -50,6 +50,16 @@ export interface TrainConfig {
   /** Colour jitter strength (0 = off, the default) and greyscale probability. */
   colorJitter: number;
   grayscale: number;
+  /** Light blur probability. */
+  blur: number;
+  /**
+   * Row field naming a transparent PNG of the subject (the emoji dataset's `foreground`): training
+   * draws it on a fresh random background each step at a share of the side in foregroundScale,
+   * and strokes it with a dark outline with probability `outline`. Validation uses `image`.
+   */
+  foregroundKey: string | null;
+  foregroundScale: [number, number];
+  outline: number;
   /** Probability of training on the first caption (the name) rather than a random other one. */
   firstCaptionProb: number;
   /** Treat rows sharing this dataset field (e.g. the emoji "key") as positives of each other. */
@@ -95,6 +105,10 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   cropScale: [1, 1],
   colorJitter: 0,
   grayscale: 0,
+  blur: 0,
+  foregroundKey: null,
+  foregroundScale: [0.7, 0.9], // the emoji dataset's own layout (GLYPH_SCALE_RANGE)
+  outline: 0,
   firstCaptionProb: 1,
   positiveKey: null,
   logEvery: 10,
@@ -132,5 +146,8 @@ export function resolveTrainConfig(...layers: Partial<Record<string, unknown>>[]
   if (!["none", "vision", "text"].includes(c.freeze)) throw new Error(`freeze must be none, vision or text`);
   if (!["none", "bf16"].includes(c.amp)) throw new Error(`amp must be none or bf16`);
   if (c.batchSize < 2) throw new Error("a contrastive batch needs at least 2 pairs");
+  for (const k of ["grayscale", "blur", "outline", "firstCaptionProb"] as const) if (!(c[k] >= 0 && c[k] <= 1)) throw new Error(`training option '${k}' is a probability in [0, 1], got ${c[k]}`);
+  const [lo, hi] = c.foregroundScale;
+  if (!(lo > 0 && lo <= hi && hi <= 1)) throw new Error(`foregroundScale must be [min, max] with 0 < min <= max <= 1, got [${lo}, ${hi}]`);
   return c;
 }

@@ -7,7 +7,10 @@
 import { decodeImage, preprocessRawImage, resizeOutputSize, resizeRgb8, type ImageProcessorConfig, type RawImage } from "../image/index.js";
 import type { BadRow, PairRow } from "../data/datasets.js";
 import { SeededRandom } from "../data/seeded.js";
-import { colorJitter, randomResizedCrop } from "./augment.js";
+import { isAbsolute, resolve } from "node:path";
+import sharp from "sharp";
+import type { RgbaImage } from "../data/compose.js";
+import { blur3, colorJitter, composeForeground, drawOutline, randomResizedCrop } from "./augment.js";
 
 export interface LoaderOptions {
   imageConfig: ImageProcessorConfig;
@@ -17,6 +20,16 @@ export interface LoaderOptions {
   colorJitter: number;
   grayscale: number;
   firstCaptionProb: number;
+  /**
+   * Row field holding an absolute path to a transparent PNG of the subject (see
+   * resolveForegrounds). Training then draws it on a fresh background each step, at a share of
+   * the side in `foregroundScale`, instead of using the row's image; validation keeps the image.
+   */
+  foregroundKey: string | null;
+  foregroundScale: [number, number];
+  /** Probabilities of an outline stroke around the foreground (foregrounds only) and of a light blur. */
+  outline: number;
+  blur: number;
   /** Dataset field whose equal values make rows positives of each other (else the image path). */
   positiveKey: string | null;
   /** Random order and augmentation (training) or fixed order, first caption, no augmentation (validation). */
@@ -44,6 +57,7 @@ export class PairLoader {
   readonly rows: PairRow[] = [];
   readonly bad: BadRow[] = [];
   readonly #images: RawImage[] = [];
+  readonly #foregrounds: RgbaImage[] = [];
   readonly #orders = new Map<number, Uint32Array>();
 
   private constructor(readonly opts: LoaderOptions) {}
@@ -52,12 +66,15 @@ export class PairLoader {
   static async create(rows: PairRow[], opts: LoaderOptions, concurrency = 8, onProgress?: (done: number, total: number) => void): Promise<PairLoader> {
     const loader = new PairLoader(opts);
     const decoded: (RawImage | Error)[] = new Array(rows.length);
+    const foregrounds: RgbaImage[] = new Array(rows.length);
+    const foregroundKey = opts.train ? opts.foregroundKey : null;
     let next = 0, done = 0;
     const side = opts.imageConfig.cropSize.height;
     const worker = async () => {
       while (next < rows.length) {
         const i = next++;
         try {
+          if (foregroundKey !== null) foregrounds[i] = await decodeForeground(String(rows[i]!.extra[foregroundKey]), side);
           const img = await decodeImage(rows[i]!.image);
           // Shorter side = the model's size: enough for crops, small enough to cache.
           const [h, w] = resizeOutputSize(img.height, img.width, { ...opts.imageConfig, shortestEdge: side, size: undefined });
@@ -75,6 +92,7 @@ export class PairLoader {
       else {
         loader.rows.push(row);
         loader.#images.push(d);
+        if (foregroundKey !== null) loader.#foregrounds.push(foregrounds[i]!);
       }
     });
     return loader;
@@ -109,8 +127,14 @@ export class PairLoader {
       const rng = new SeededRandom(`${this.opts.seed}|sample|${epoch}|${index}|${b}`);
       let img = this.#images[r]!;
       if (this.opts.train) {
+        const fg = this.#foregrounds[r];
+        if (fg) {
+          const stroked = rng.next() < this.opts.outline ? drawOutline(fg, rng.int(1, 2), darkInk(rng)) : fg;
+          img = composeForeground(stroked, side, this.opts.foregroundScale, rng);
+        }
         img = randomResizedCrop(img, this.opts.cropScale, rng);
         img = colorJitter(img, this.opts.colorJitter, this.opts.grayscale, rng);
+        if (rng.next() < this.opts.blur) img = blur3(img);
       }
       pixels.set(preprocessRawImage(img, imageConfig).data, b * 3 * side * side);
       const first = !this.opts.train || row.texts.length === 1 || rng.next() < this.opts.firstCaptionProb;
@@ -120,4 +144,34 @@ export class PairLoader {
     }
     return { pixels, shape: [batchSize, 3, side, side], texts, groups };
   }
+}
+
+/** A near-black stroke colour, as outline styles use. */
+function darkInk(rng: SeededRandom): [number, number, number] {
+  const v = rng.int(0, 48);
+  return [v, v, v];
+}
+
+/** A transparent foreground as RGBA8; it must be at least the model's input size (it only shrinks). */
+async function decodeForeground(path: string, side: number): Promise<RgbaImage> {
+  const { data, info } = await sharp(path, { failOn: "error" }).ensureAlpha().raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+  if (Math.min(info.width, info.height) < side) {
+    throw new Error(`foreground ${path} is ${info.width}x${info.height}, smaller than the model's ${side} px input`);
+  }
+  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+}
+
+/**
+ * Makes each row's `key` field (a foreground image path, relative to the dataset file like
+ * `image`) absolute; a row without one is an error naming its line, since the training config
+ * asked for foregrounds.
+ */
+export function resolveForegrounds(rows: PairRow[], key: string, baseDir: string): PairRow[] {
+  return rows.map((row) => {
+    const value = row.extra[key];
+    if (typeof value !== "string" || value.trim() === "") {
+      throw new Error(`line ${row.line}: foregroundKey '${key}' is set but the row has no '${key}' image path`);
+    }
+    return { ...row, extra: { ...row.extra, [key]: isAbsolute(value) ? value : resolve(baseDir, value) } };
+  });
 }

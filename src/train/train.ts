@@ -5,7 +5,7 @@
  * the step, so `resume` continues bit-exactly from the last checkpoint.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { formatBadRows, readPairs } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import { saveModel } from "../models/save.js";
@@ -13,7 +13,7 @@ import { AdamW, clipGradNorm, cosineLr, decayGroups } from "../optim/index.js";
 import { autocast, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.js";
 import { restoreLatest, saveCheckpoint } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
-import { PairLoader, type Batch } from "./data.js";
+import { PairLoader, resolveForegrounds, type Batch } from "./data.js";
 import { PrefetchingLoader } from "./prefetch.js";
 import { initModel } from "./init.js";
 import { multiPositiveLoss } from "./loss.js";
@@ -103,10 +103,12 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
     const loaderOpts = {
       imageConfig: model.imageConfig, batchSize: cfg.batchSize, seed: cfg.seed, cropScale: cfg.cropScale,
       colorJitter: cfg.colorJitter, grayscale: cfg.grayscale, firstCaptionProb: cfg.firstCaptionProb, positiveKey: cfg.positiveKey,
+      foregroundKey: cfg.foregroundKey, foregroundScale: cfg.foregroundScale, outline: cfg.outline, blur: cfg.blur,
     };
+    const rows = cfg.foregroundKey === null ? data.rows : resolveForegrounds(data.rows, cfg.foregroundKey, dirname(resolve(cfg.data)));
     const decodeProgress = (done: number, total: number) => onProgress?.({ step: done, totalSteps: total, loss: NaN, lr: 0, stepsPerSecond: 0, dataWaitFraction: 0, phase: "decode" });
     // Training batches are built in a worker thread while the model runs (see prefetch.ts).
-    const loader = await PrefetchingLoader.create(data.rows, { ...loaderOpts, train: true }, cfg.decodeConcurrency, decodeProgress);
+    const loader = await PrefetchingLoader.create(rows, { ...loaderOpts, train: true }, cfg.decodeConcurrency, decodeProgress);
     try {
       if (loader.bad.length) {
         if (cfg.strict) throw new Error(`${cfg.data}:${loader.bad[0]!.line}: ${loader.bad[0]!.reason}`);
