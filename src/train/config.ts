@@ -60,6 +60,13 @@ export interface TrainConfig {
   foregroundKey: string | null;
   foregroundScale: [number, number];
   outline: number;
+  /**
+   * Prompt templates wrapped around captions with probability templateProb, so zero-shot prompts
+   * ("{} 이모지") are familiar text at test time: "ko", "en", "ko,en" (Korean templates for
+   * captions with Hangul, English for the rest) or a file with one template per line.
+   */
+  captionTemplates: string | null;
+  templateProb: number;
   /** Probability of training on the first caption (the name) rather than a random other one. */
   firstCaptionProb: number;
   /** Treat rows sharing this dataset field (e.g. the emoji "key") as positives of each other. */
@@ -106,6 +113,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   colorJitter: 0,
   grayscale: 0,
   blur: 0,
+  captionTemplates: null,
+  templateProb: 0,
   foregroundKey: null,
   foregroundScale: [0.7, 0.9], // the emoji dataset's own layout (GLYPH_SCALE_RANGE)
   outline: 0,
@@ -146,7 +155,7 @@ export function resolveTrainConfig(...layers: Partial<Record<string, unknown>>[]
   if (!["none", "vision", "text"].includes(c.freeze)) throw new Error(`freeze must be none, vision or text`);
   if (!["none", "bf16"].includes(c.amp)) throw new Error(`amp must be none or bf16`);
   if (c.batchSize < 2) throw new Error("a contrastive batch needs at least 2 pairs");
-  for (const k of ["grayscale", "blur", "outline", "firstCaptionProb"] as const) if (!(c[k] >= 0 && c[k] <= 1)) throw new Error(`training option '${k}' is a probability in [0, 1], got ${c[k]}`);
+  for (const k of ["grayscale", "blur", "outline", "firstCaptionProb", "templateProb"] as const) if (!(c[k] >= 0 && c[k] <= 1)) throw new Error(`training option '${k}' is a probability in [0, 1], got ${c[k]}`);
   const [lo, hi] = c.foregroundScale;
   if (!(lo > 0 && lo <= hi && hi <= 1)) throw new Error(`foregroundScale must be [min, max] with 0 < min <= max <= 1, got [${lo}, ${hi}]`);
   return c;

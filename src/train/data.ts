@@ -26,6 +26,9 @@ export interface LoaderOptions {
    * the side in `foregroundScale`, instead of using the row's image; validation keeps the image.
    */
   foregroundKey: string | null;
+  /** Templates (each with {}) wrapped around a caption with probability templateProb: `hangul` for captions with Hangul, `other` for the rest. */
+  templates: { hangul: readonly string[]; other: readonly string[] } | null;
+  templateProb: number;
   foregroundScale: [number, number];
   /** Probabilities of an outline stroke around the foreground (foregrounds only) and of a light blur. */
   outline: number;
@@ -138,13 +141,21 @@ export class PairLoader {
       }
       pixels.set(preprocessRawImage(img, imageConfig).data, b * 3 * side * side);
       const first = !this.opts.train || row.texts.length === 1 || rng.next() < this.opts.firstCaptionProb;
-      texts.push(first ? row.texts[0]! : row.texts[1 + Math.floor(rng.next() * (row.texts.length - 1))]!);
+      let text = first ? row.texts[0]! : row.texts[1 + Math.floor(rng.next() * (row.texts.length - 1))]!;
+      const { templates, templateProb } = this.opts;
+      if (this.opts.train && templates && templateProb > 0 && rng.next() < templateProb) {
+        const set = HANGUL.test(text) ? templates.hangul : templates.other;
+        text = set[Math.floor(rng.next() * set.length)]!.replace("{}", text);
+      }
+      texts.push(text);
       const key = this.opts.positiveKey ? row.extra[this.opts.positiveKey] : undefined;
       groups.push(key === undefined ? row.image : String(key));
     }
     return { pixels, shape: [batchSize, 3, side, side], texts, groups };
   }
 }
+
+const HANGUL = /[\u3131-\u318e\uac00-\ud7a3]/;
 
 /** A near-black stroke colour, as outline styles use. */
 function darkInk(rng: SeededRandom): [number, number, number] {

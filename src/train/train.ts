@@ -13,7 +13,8 @@ import { AdamW, clipGradNorm, cosineLr, decayGroups } from "../optim/index.js";
 import { autocast, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.js";
 import { restoreLatest, saveCheckpoint } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
-import { PairLoader, resolveForegrounds, type Batch } from "./data.js";
+import { resolveTemplates } from "../tasks/zero_shot.js";
+import { PairLoader, resolveForegrounds, type Batch, type LoaderOptions } from "./data.js";
 import { PrefetchingLoader } from "./prefetch.js";
 import { initModel } from "./init.js";
 import { multiPositiveLoss } from "./loss.js";
@@ -77,6 +78,14 @@ function readMetrics(file: string, upToStep: number): MetricLine[] {
   return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as MetricLine).filter((m) => m.step <= upToStep);
 }
 
+/** The captionTemplates option as the loader's two template sets (Hangul captions, others). */
+function captionTemplates(spec: string | null): LoaderOptions["templates"] {
+  if (spec === null) return null;
+  if (spec === "ko,en") return { hangul: resolveTemplates("ko"), other: resolveTemplates("en") };
+  const templates = resolveTemplates(spec);
+  return { hangul: templates, other: templates };
+}
+
 /** Writes curves.svg and curves.png from the metrics log. */
 export async function writeCurves(outDir: string): Promise<void> {
   const metrics = readMetrics(join(outDir, "metrics.jsonl"), Infinity);
@@ -104,6 +113,7 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
       imageConfig: model.imageConfig, batchSize: cfg.batchSize, seed: cfg.seed, cropScale: cfg.cropScale,
       colorJitter: cfg.colorJitter, grayscale: cfg.grayscale, firstCaptionProb: cfg.firstCaptionProb, positiveKey: cfg.positiveKey,
       foregroundKey: cfg.foregroundKey, foregroundScale: cfg.foregroundScale, outline: cfg.outline, blur: cfg.blur,
+      templates: captionTemplates(cfg.captionTemplates), templateProb: cfg.templateProb,
     };
     const rows = cfg.foregroundKey === null ? data.rows : resolveForegrounds(data.rows, cfg.foregroundKey, dirname(resolve(cfg.data)));
     const decodeProgress = (done: number, total: number) => onProgress?.({ step: done, totalSteps: total, loss: NaN, lr: 0, stepsPerSecond: 0, dataWaitFraction: 0, phase: "decode" });

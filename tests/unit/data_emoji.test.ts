@@ -27,6 +27,7 @@ const LIMIT = 12;
 
 interface Row {
   image: string;
+  foreground?: string;
   texts?: string[];
   label?: string;
   key: string;
@@ -204,6 +205,23 @@ describe("koclip data emoji", () => {
       assert.equal(meta.height, SIZE, image);
       assert.equal(meta.channels, 3, image);
     }
+  });
+
+  it("gives every training-style row a transparent foreground of the same emoji, and evaluation rows none", async () => {
+    for (const file of TRAIN_FILES) {
+      for (const row of readJsonl(join(dirA, file))) {
+        assert.equal(row.foreground, row.image.replace(/^images\//, "foregrounds/"), `${file}: ${row.image}`);
+      }
+    }
+    for (const row of readJsonl(join(dirA, "openmoji-pairs.jsonl"))) assert.equal(row.foreground, undefined);
+    for (const style of STYLES.filter((s) => manifest.styles[s]!.role === "train")) {
+      assert.equal(readdirSync(join(dirA, "foregrounds", style)).length, manifest.styles[style]!.images, `${style} foregrounds`);
+    }
+    const { data, info } = await sharp(join(dirA, "foregrounds/twemoji/1f600.png")).raw().toBuffer({ resolveWithObject: true });
+    assert.deepEqual([info.width, info.height, info.channels], [SIZE, SIZE, 4]);
+    const alpha = (x: number, y: number) => data[4 * (y * SIZE + x) + 3];
+    assert.equal(alpha(0, 0), 0, "corner is transparent");
+    assert.equal(alpha(SIZE / 2, SIZE / 2), 255, "the face is opaque");
   });
 
   it("keeps OpenMoji out of every training file", () => {

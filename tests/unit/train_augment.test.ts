@@ -87,7 +87,7 @@ describe("loader with transparent foregrounds", () => {
       await sharp(encodePng(baked, 16, 16, 3)).toFile(join(dir, `img${i}.png`));
       const fg = canvasWithRect(16, 4, 12, 4, 12, [40 * i, 0, 255]);
       await sharp(encodePng(fg.data, 16, 16, 4)).toFile(join(dir, `fg${i}.png`));
-      rows.push({ image: join(dir, `img${i}.png`), texts: [`t${i}`], line: i + 1, extra: { foreground: `fg${i}.png` } });
+      rows.push({ image: join(dir, `img${i}.png`), texts: [i % 2 ? `cat ${i}` : `고양이 ${i}`], line: i + 1, extra: { foreground: `fg${i}.png` } });
     }
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
@@ -95,7 +95,7 @@ describe("loader with transparent foregrounds", () => {
   const opts = (train: boolean): LoaderOptions => ({
     imageConfig: { shortestEdge: 16, cropSize: { height: 16, width: 16 }, doResize: true, doCenterCrop: true, doRescale: true, doNormalize: false, doConvertRgb: true, rescaleFactor: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1], resample: "bicubic" },
     batchSize: 4, seed: 3, cropScale: [1, 1], colorJitter: 0, grayscale: 0, firstCaptionProb: 1, positiveKey: null,
-    foregroundKey: "foreground", foregroundScale: [0.6, 0.9], outline: 0, blur: 0, train,
+    foregroundKey: "foreground", foregroundScale: [0.6, 0.9], outline: 0, blur: 0, templates: null, templateProb: 0, train,
   });
 
   it("draws each foreground on a new background every epoch; validation keeps the baked image", async () => {
@@ -109,6 +109,14 @@ describe("loader with transparent foregrounds", () => {
     assert.ok(backgrounds.size >= 6, `${backgrounds.size} distinct backgrounds in 8 draws`);
     const val = await PairLoader.create(resolved, opts(false));
     assert.deepEqual(corner(val.batch(0, 0), 0), [200 / 255, 200 / 255, 200 / 255].map(Math.fround));
+  });
+
+  it("wraps captions in the template set of their script, in training only", async () => {
+    const withTemplates = { ...opts(true), foregroundKey: null, templates: { hangul: ["{} 그림"], other: ["a drawing of {}"] }, templateProb: 1 };
+    const batch = (await PairLoader.create(rows, withTemplates)).batch(0, 0);
+    assert.deepEqual([...batch.texts].sort(), ["a drawing of cat 1", "a drawing of cat 3", "고양이 0 그림", "고양이 2 그림"]);
+    const val = (await PairLoader.create(rows, { ...withTemplates, train: false })).batch(0, 0);
+    assert.deepEqual(val.texts, ["고양이 0", "cat 1", "고양이 2", "cat 3"]);
   });
 
   it("names the line of a row without a foreground", () => {
