@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 KOCLIP=bin/koclip
 [ -f data/emoji/manifest.json ] || $KOCLIP data emoji --out data/emoji --seed 0
 mkdir -p runs/koclip-emoji
-$KOCLIP tokenizer train --data data/emoji/train.jsonl --out runs/koclip-emoji/tokenizer --vocab-size 6000 --max-length 64
+$KOCLIP tokenizer train --data data/emoji/train.jsonl --out runs/koclip-emoji/tokenizer --vocab-size 6000 --max-length 64 --merge-score likelihood
 $KOCLIP train --config recipes/koclip-emoji/train.json --resume "$@"
 $KOCLIP eval zeroshot --model runs/koclip-emoji/model --data data/emoji/openmoji-cls.jsonl --by split --json | tail -1 > runs/koclip-emoji/eval-ko.json
 bin/koclip-node dist/recipes/koclip-emoji/ship.js runs/koclip-emoji/model models/koclip-emoji

@@ -3,9 +3,12 @@
  * Hugging Face tokenizer.json + tokenizer_config.json with klue's special tokens
  * ([CLS]=0 [PAD]=1 [SEP]=2 [UNK]=3 [MASK]=4), so our models and Python load it alike.
  *
- * Training follows HF tokenizers' WordPiece trainer in spirit: words are split into characters
- * (non-initial ones prefixed "##") and the pair with the best likelihood score
- * freq(ab) / (freq(a)·freq(b)) is merged until the vocabulary is full.
+ * Words are split into characters (non-initial ones prefixed "##") and pairs are merged until the
+ * vocabulary is full. Which pair: by default the most frequent one, as HF tokenizers'
+ * WordPieceTrainer does (it trains BPE merges and keeps the pieces); or, with
+ * `mergeScore: "likelihood"`, Google's WordPiece score freq(ab) / (freq(a)·freq(b)). The
+ * likelihood score prefers pairs of rare symbols, which on a Korean + English corpus spends the
+ * whole vocabulary on Korean syllable pairs and leaves English as single letters.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -17,6 +20,8 @@ export interface WordPieceTrainOptions {
   vocabSize: number;
   /** Pairs seen fewer times than this are never merged. */
   minFrequency?: number;
+  /** How the next merge is chosen (see above); "frequency" by default. */
+  mergeScore?: "frequency" | "likelihood";
   /** model_max_length written to tokenizer_config.json. */
   modelMaxLength?: number;
 }
@@ -50,6 +55,7 @@ export function trainWordPiece(corpus: Iterable<string>, opts: WordPieceTrainOpt
   const vocab: string[] = [...WORDPIECE_SPECIAL_TOKENS, ...[...symbolFreq].sort(byFreq).map(([s]) => s)];
   const known = new Set(vocab);
   const minFrequency = opts.minFrequency ?? 2;
+  const likelihood = opts.mergeScore === "likelihood";
   while (vocab.length < opts.vocabSize) {
     const pairFreq = new Map<string, number>();
     for (const w of words) {
@@ -62,7 +68,7 @@ export function trainWordPiece(corpus: Iterable<string>, opts: WordPieceTrainOpt
     for (const [key, f] of pairFreq) {
       if (f < minFrequency) continue;
       const [a, b] = key.split("\u0000") as [string, string];
-      const score = f / (symbolFreq.get(a)! * symbolFreq.get(b)!);
+      const score = likelihood ? f / (symbolFreq.get(a)! * symbolFreq.get(b)!) : f;
       if (score > bestScore || (score === bestScore && (f > bestFreq || (f === bestFreq && best !== null && key < best)))) {
         best = key;
         bestScore = score;

@@ -23,6 +23,19 @@ test("training is deterministic and learns frequent Korean words as single piece
   assert.ok(a.includes("##양"), "continuation pieces carry ##");
 });
 
+test("frequency merges give English words pieces beside Korean; the likelihood score starves them", () => {
+  // 20 two-syllable Korean words seen twice each (rare symbols), "cat face" seen 30 times.
+  const mixed: string[] = [];
+  for (let i = 0; i < 20; i++) mixed.push(...Array(2).fill(String.fromCharCode(0xac00 + 2 * i, 0xac01 + 2 * i)));
+  for (let i = 0; i < 30; i++) mixed.push("cat face");
+  const alphabet = trainWordPiece(mixed, { vocabSize: 1 }).length;
+  const frequency = trainWordPiece(mixed, { vocabSize: alphabet + 6 });
+  const likelihood = trainWordPiece(mixed, { vocabSize: alphabet + 6, mergeScore: "likelihood" });
+  assert.ok(frequency.includes("face") && frequency.includes("cat"), "frequent English words are pieces");
+  assert.ok(!likelihood.includes("face") && !likelihood.includes("cat"), "the budget went to rare Korean pairs");
+  assert.ok(likelihood.includes(String.fromCharCode(0xac00, 0xac01)));
+});
+
 test("the written tokenizer loads, encodes with [CLS]/[SEP], pads with [PAD]=1 and decodes", async () => {
   const dir = mkdtempSync(join(tmpdir(), "koclip-wp-"));
   try {
