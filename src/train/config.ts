@@ -14,7 +14,10 @@ export interface TrainConfig {
   /** … or from two pretrained towers (a CLIP-vision model folder and a RoBERTa/BERT folder) … */
   vision: string | null;
   text: string | null;
-  /** … or from scratch: a dual-encoder config.json plus a tokenizer folder. */
+  /**
+   * … or from scratch: a dual-encoder config.json plus a tokenizer folder. A tokenizer given
+   * with `model` replaces the model's (shared pieces keep their embeddings).
+   */
   modelConfig: string | null;
   tokenizer: string | null;
   /** Size of the shared space when starting from towers. */

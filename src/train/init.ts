@@ -1,6 +1,7 @@
 /**
- * Where a training run starts: a full model (fine-tuning), two pretrained towers joined by fresh
- * projections (KoCLIP's recipe: a CLIP ViT plus a Korean RoBERTa), or a config from scratch.
+ * Where a training run starts: a full model (fine-tuning, optionally with a new tokenizer), two
+ * pretrained towers joined by fresh projections (KoCLIP's recipe: a CLIP ViT plus a Korean
+ * RoBERTa), or a config from scratch.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { clipDefaults, loadImageProcessorConfig } from "../image/index.js";
@@ -14,7 +15,9 @@ import { loadModel, readConfigJson } from "../models/load.js";
 import { PretrainedModel } from "../models/pretrained.js";
 import { isClipBuffer } from "../models/clip/model.js";
 import { isRobertaBuffer } from "../models/roberta/model.js";
+import { float32ToRaw, rawToFloat32 } from "../formats/raw_tensor.js";
 import { VarStore, type TensorSource } from "../nn/index.js";
+import { randn } from "../torch/index.js";
 import { loadTokenizer } from "../tokenizers/index.js";
 import type { TrainConfig } from "./config.js";
 
@@ -75,8 +78,57 @@ function modelConfigJson(path: string): { json: Record<string, unknown>; file: s
   return { json: json as Record<string, unknown>, file: path };
 }
 
+// The text tower's token table, the only tensor whose shape follows the tokenizer.
+const WORD_EMBEDDINGS = "text_model.embeddings.word_embeddings.weight";
+
+/**
+ * A full KoCLIP model with another tokenizer (e.g. a Korean model learning English): rows of the
+ * token table for pieces both vocabularies share are copied by their string, the others start
+ * random with the old rows' spread; every other tensor is the model's.
+ */
+async function withNewVocabulary(cfg: TrainConfig, log: (line: string) => void): Promise<PretrainedModel> {
+  const { json, file } = readConfigJson(cfg.model!);
+  if (json.model_type !== "vision-text-dual-encoder") throw new Error(`${file}: a new tokenizer needs a KoCLIP (vision-text-dual-encoder) model, not '${String(json.model_type)}'`);
+  const oldTokenizer = await loadTokenizer(cfg.model!), tokenizer = await loadTokenizer(cfg.tokenizer!);
+  const textConfig = json.text_config as Record<string, unknown>;
+  if (tokenizer.padTokenId !== textConfig.pad_token_id) {
+    throw new Error(`${cfg.tokenizer}: its padding id ${tokenizer.padTokenId} differs from the text tower's pad_token_id ${String(textConfig.pad_token_id)}`);
+  }
+  const config = parseKoClipConfig({ ...json, text_config: { ...textConfig, vocab_size: tokenizer.vocabSize } }, file);
+  const checkpoint = openCheckpoint(cfg.model!);
+  try {
+    const oldTable = checkpoint.source.get(WORD_EMBEDDINGS);
+    if (!oldTable) throw new Error(`${checkpoint.file}: no ${WORD_EMBEDDINGS}`);
+    const [oldRows, width] = oldTable.shape as [number, number];
+    const old = rawToFloat32(oldTable);
+    let sumSq = 0;
+    for (const v of old) sumSq += v * v;
+    const table = randn([tokenizer.vocabSize, width], { seed: cfg.seed }).mul(Math.sqrt(sumSq / old.length));
+    const rows = table.toFloat32Array();
+    table.dispose();
+    let copied = 0;
+    for (let id = 0; id < tokenizer.vocabSize; id++) {
+      const oldId = oldTokenizer.tokenToId(tokenizer.idToToken(id)!);
+      if (oldId === undefined || oldId >= oldRows) continue;
+      rows.set(old.subarray(oldId * width, (oldId + 1) * width), id * width);
+      copied++;
+    }
+    log(`new vocabulary: ${copied} of ${tokenizer.vocabSize} pieces copied from ${cfg.model}, ${tokenizer.vocabSize - copied} start fresh`);
+    const newTable = float32ToRaw(rows, [tokenizer.vocabSize, width]);
+    const source: TensorSource = { keys: () => checkpoint.source.keys(), get: (n) => (n === WORD_EMBEDDINGS ? newTable : checkpoint.source.get(n)) };
+    const store = VarStore.fromSource(source, { device: cfg.device, trainable: true, file: checkpoint.file });
+    const encoder = new KoClipModel(store, config);
+    store.assertAllUsed((n) => isClipBuffer(n) || isRobertaBuffer(n));
+    const imageConfig = await loadImageProcessorConfig(cfg.model!, encoder.imageSize);
+    return new PretrainedModel(encoder, tokenizer, imageConfig, cfg.tokenizer!, koclipConfigJson(config), cfg.device);
+  } finally {
+    checkpoint.close();
+  }
+}
+
 /** The model a run trains, with gradients on. */
-export async function initModel(cfg: TrainConfig): Promise<PretrainedModel> {
+export async function initModel(cfg: TrainConfig, log: (line: string) => void = console.error): Promise<PretrainedModel> {
+  if (cfg.model && cfg.tokenizer) return withNewVocabulary(cfg, log);
   if (cfg.model) return loadModel(cfg.model, { trainable: true, device: cfg.device });
   if (cfg.vision && cfg.text) return fromTowers(cfg);
   const { json, file } = modelConfigJson(cfg.modelConfig!);

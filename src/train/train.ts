@@ -105,7 +105,7 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
   const started = performance.now();
   mkdirSync(cfg.out, { recursive: true });
   manualSeed(cfg.seed);
-  const model = await initModel(cfg);
+  const model = await initModel(cfg, log);
   try {
     const data = readPairs(cfg.data, { strict: cfg.strict });
     if (data.bad.length) log(formatBadRows(data));
