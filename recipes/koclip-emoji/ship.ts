@@ -1,25 +1,43 @@
 /**
- * Ships a trained run as models/koclip-emoji: the same HF folder with fp16 weights (half the
- * size), its training curves and the training config that produced it.
- * Usage: koclip-node dist/recipes/koclip-emoji/ship.js RUN_MODEL_DIR OUT_DIR
+ * Ships a trained run as models/koclip-emoji: the last stage's HF folder with fp16 weights (half
+ * the size), the training configs of every stage, and curves over all stages (each stage's steps
+ * continue where the previous one stopped).
+ * Usage: koclip-node dist/recipes/koclip-emoji/ship.js OUT_DIR STAGE1_MODEL_DIR [STAGE2_MODEL_DIR …]
  */
-import { copyFileSync, existsSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModel, saveModel } from "../../src/index.js";
+import { writeCurves } from "../../src/train/train.js";
 import { evaluateSlice } from "./slice.js";
 
-const [from, to] = process.argv.slice(2);
-if (!from || !to) {
-  console.error("usage: ship.js RUN_MODEL_DIR OUT_DIR");
+const [to, ...stages] = process.argv.slice(2);
+if (!to || stages.length === 0) {
+  console.error("usage: ship.js OUT_DIR STAGE1_MODEL_DIR [STAGE2_MODEL_DIR …]");
   process.exit(2);
 }
-const model = await loadModel(from);
+const model = await loadModel(stages.at(-1)!);
 saveModel(model, to, { dtype: "float16" });
-for (const f of ["curves.png", "curves.svg", "train_config.json", "metrics.jsonl"]) if (existsSync(join(from, f))) copyFileSync(join(from, f), join(to, f));
 model.dispose();
+
+let offset = 0;
+const metrics: string[] = [];
+stages.forEach((dir, i) => {
+  if (existsSync(join(dir, "train_config.json"))) copyFileSync(join(dir, "train_config.json"), join(to, stages.length > 1 ? `train_config.stage${i + 1}.json` : "train_config.json"));
+  let last = 0;
+  for (const line of readFileSync(join(dir, "metrics.jsonl"), "utf8").split("\n")) {
+    if (line === "") continue;
+    const m = JSON.parse(line) as { step: number };
+    last = m.step;
+    metrics.push(JSON.stringify({ ...m, step: m.step + offset, ...(stages.length > 1 ? { stage: i + 1 } : {}) }));
+  }
+  offset += last;
+});
+writeFileSync(join(to, "metrics.jsonl"), metrics.join("\n") + "\n");
+await writeCurves(to);
+
 // The slice is measured on the shipped (fp16) weights, which is what users and the test load.
 const shipped = await loadModel(to);
 const slice = await evaluateSlice(shipped);
 shipped.dispose();
 writeFileSync(join(to, "eval-slice.json"), JSON.stringify(slice, null, 2) + "\n");
-console.log(`shipped ${from} → ${to} (fp16); slice ${JSON.stringify(slice)}`);
+console.log(`shipped ${stages.join(" → ")} → ${to} (fp16); slice ${JSON.stringify(slice)}`);

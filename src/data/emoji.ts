@@ -8,7 +8,7 @@
  *   foregrounds/<style>/<key>.png the training styles' emoji again, transparent and filling the
  *                                 image (rows' `foreground`), for fresh backgrounds each step
  *   train.jsonl                   training styles, seen concepts, Korean captions
- *   train-bilingual.jsonl         the same images, Korean then English captions
+ *   train-bilingual.jsonl         every train.jsonl image twice: Korean captions, then English
  *   val.jsonl                     ~5% of training-style images of seen concepts (not in train)
  *   heldout.jsonl                 training styles, held-out concepts (never in train or val)
  *   openmoji-pairs(-en).jsonl     every OpenMoji base emoji with captions and seen/heldout
@@ -327,7 +327,8 @@ function datasetRows(jobs: readonly ImageJob[], options: ResolvedOptions): Datas
       rows.val.push({ image, foreground, texts: ko, key, style });
     } else {
       rows.train.push({ image, foreground, texts: ko, key, style });
-      rows.trainBilingual.push({ image, foreground, texts: [...ko, ...en], key, style });
+      // Each image twice, so each language's name leads its own row (training samples the first caption most).
+      rows.trainBilingual.push({ image, foreground, texts: ko, key, style }, { image, foreground, texts: en, key, style });
     }
   }
   return rows;

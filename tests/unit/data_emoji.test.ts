@@ -251,8 +251,13 @@ describe("koclip data emoji", () => {
     assert.equal(readJsonl(join(dirA, "openmoji-cls-en.jsonl"))[0].label, "grinning face");
     const classes = readFileSync(join(dirA, "classes-ko.txt"), "utf8").split("\n");
     assert.equal(classes[0], "활짝 웃는 얼굴");
-    const bilingual = readJsonl(join(dirA, "train-bilingual.jsonl"))[0];
-    assert.ok(bilingual.texts!.some((t) => /[가-힣]/.test(t)) && bilingual.texts!.some((t) => /^[a-z ]+$/.test(t)));
+    const train = readJsonl(join(dirA, "train.jsonl"));
+    const bilingual = readJsonl(join(dirA, "train-bilingual.jsonl"));
+    assert.equal(bilingual.length, 2 * train.length);
+    assert.deepEqual(bilingual[0], train[0], "the Korean row is train.jsonl's");
+    assert.equal(bilingual[1]!.image, train[0]!.image);
+    assert.ok(bilingual[1]!.texts!.every((t) => !/[가-힣]/.test(t)), "the English row has no Hangul");
+    assert.ok(bilingual[1]!.texts!.includes(readJsonl(join(dirA, "openmoji-pairs-en.jsonl")).find((r) => r.key === train[0]!.key)!.texts![0]!));
   });
 
   it("is byte-identical for the same seed, whatever the concurrency", () => {
