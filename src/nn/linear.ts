@@ -8,8 +8,9 @@ export class Linear {
   readonly bias: Tensor | null;
 
   constructor(vb: VarBuilder, inDim: number, outDim: number, opts: { bias?: boolean; init?: Init } = {}) {
-    this.weight = vb.get([outDim, inDim], "weight", opts.init ?? fanInUniform(inDim));
-    this.bias = opts.bias === false ? null : vb.get([outDim], "bias", opts.init ? zerosInit : fanInUniform(inDim));
+    const dtype = vb.store.precision === "bf16" ? "bfloat16" : undefined; // see Precision
+    this.weight = vb.get([outDim, inDim], "weight", opts.init ?? fanInUniform(inDim), { dtype });
+    this.bias = opts.bias === false ? null : vb.get([outDim], "bias", opts.init ? zerosInit : fanInUniform(inDim), { dtype });
   }
 
   forward(x: Tensor): Tensor {

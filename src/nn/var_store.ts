@@ -24,6 +24,16 @@ export function mapSource(map: Map<string, RawTensor>): TensorSource {
   return { keys: () => map.keys(), get: (n) => map.get(n) };
 }
 
+/**
+ * How the Linear and Conv2d layers built on a store compute; anything but fp32 is for inference.
+ * - "fp32": in the store's dtype (float32 unless told otherwise).
+ * - "bf16": their weights are held in bfloat16 and the model must run under `autocast`, so matrix
+ *   products take bfloat16 kernels (oneDNN with AVX-512 BF16 or AMX on CPUs, tensor cores on
+ *   CUDA) while norms, softmax and the residual stream stay float32.
+ */
+export const PRECISIONS = ["fp32", "bf16"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
 export interface VarStoreOptions {
   device?: Device;
   /** dtype parameters are created or converted to (float32 by default). */
@@ -37,6 +47,8 @@ export interface VarStoreOptions {
    * a dual encoder starts from two pretrained towers). Everything else missing is an error.
    */
   initMissing?: (name: string) => boolean;
+  /** How matrix-product layers compute (default fp32); see Precision. */
+  precision?: Precision;
 }
 
 export class VarStore {
@@ -46,6 +58,7 @@ export class VarStore {
   readonly dtype: DType;
   readonly trainable: boolean;
   readonly file: string;
+  readonly precision: Precision;
   readonly #source: TensorSource | null;
   readonly #used = new Set<string>();
   readonly #initMissing: (name: string) => boolean;
@@ -58,6 +71,8 @@ export class VarStore {
     this.dtype = opts.dtype ?? "float32";
     this.trainable = opts.trainable ?? false;
     this.file = opts.file ?? "checkpoint";
+    this.precision = opts.precision ?? "fp32";
+    if (this.trainable && this.precision !== "fp32") throw new Error(`${this.file}: precision ${this.precision} is for inference; trainable parameters need fp32`);
     this.#initMissing = opts.initMissing ?? (() => false);
   }
 
