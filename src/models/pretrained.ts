@@ -60,11 +60,15 @@ export class PretrainedModel {
   }
 
   /**
-   * Runs an inference step: in a scope, without gradients, and under autocast when the layers
-   * hold bfloat16 weights (VarStore precision "bf16").
+   * Runs encoder calls as inference at the model's precision: in a scope, without gradients, and
+   * for bf16 and int8 under autocast, so the matrix products that are not int8 Linear layers
+   * (attention's, the patch embedding) compute in bfloat16 too. What encodeTexts and encodeImages
+   * use; for callers that hold tensors already.
+   *
+   *   const e = model.infer(() => model.encoder.encodeImage(pixels).toFloat32Array());
    */
-  #infer<T>(fn: () => T): T {
-    const run = this.encoder.store.precision === "bf16" ? () => autocast(this.device.startsWith("cuda") ? "cuda" : "cpu", fn) : fn;
+  infer<T>(fn: () => T): T {
+    const run = this.encoder.store.precision !== "fp32" ? () => autocast(this.device.startsWith("cuda") ? "cuda" : "cpu", fn) : fn;
     return tidy(() => noGrad(run));
   }
 
@@ -87,7 +91,7 @@ export class PretrainedModel {
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += batchSize) {
       const chunk = texts.slice(i, i + batchSize);
-      out.push(...this.#infer(() => rows(this.encoder.encodeText(this.tokenize(chunk), { normalize: opts.normalize ?? true }))));
+      out.push(...this.infer(() => rows(this.encoder.encodeText(this.tokenize(chunk), { normalize: opts.normalize ?? true }))));
       await new Promise<void>((r) => setImmediate(r)); // let the event loop breathe between batches
     }
     return out;
@@ -123,7 +127,7 @@ export class PretrainedModel {
     const out: Float32Array[] = [];
     for (let i = 0; i < inputs.length; i += batchSize) {
       for (const px of await this.pixels(inputs.slice(i, i + batchSize))) {
-        out.push(...this.#infer(() => {
+        out.push(...this.infer(() => {
           const t = tensor(px.data, { shape: px.shape, device: this.device });
           return rows(this.encoder.encodeImage(t, { normalize: opts.normalize ?? true }));
         }));

@@ -25,27 +25,43 @@ test("bf16 precision: bfloat16 matmul weights, float32 norms; embeddings within 
   assert.equal(koclip.textModel.layers[0]!.intermediate.weight.dtype, "bfloat16");
   assert.equal(koclip.visionModel.embeddings.patchEmbedding.weight.dtype, "bfloat16");
   assert.equal(koclip.visionModel.preNorm.weight.dtype, "float32");
-  const [a, b] = [await embeddings(fp32), await embeddings(bf16)];
-  a.forEach((row, i) => {
-    const c = cosine(row, b[i]!);
-    assert.ok(c >= 0.999, `row ${i}: cosine ${c}`);
-  });
-  assert.ok(a.some((row, i) => row.some((v, k) => v !== b[i]![k])), "bf16 gave the fp32 numbers exactly: did it run in bf16?");
+  assertClose(await embeddings(fp32), await embeddings(bf16), "bf16");
   fp32.dispose();
   bf16.dispose();
 });
 
-test("low precisions are for inference: a trainable store refuses them", () => {
-  assert.throws(() => VarStore.fresh({ precision: "bf16" }), /precision bf16 is for inference/);
+test("int8 precision: embeddings within cosine 0.999 of fp32, and different from both fp32 and bf16", async () => {
+  const [fp32, bf16, int8] = [await loadModel(MODEL), await loadModel(MODEL, { precision: "bf16" }), await loadModel(MODEL, { precision: "int8" })];
+  const [a, b, c] = [await embeddings(fp32), await embeddings(bf16), await embeddings(int8)];
+  assertClose(a, c, "int8");
+  assert.ok(c.some((row, i) => row.some((v, k) => v !== b[i]![k])), "int8 gave the bf16 numbers exactly: were the Linear layers quantised?");
+  [fp32, bf16, int8].forEach((m) => m.dispose());
 });
 
-test("koclip embed --precision bf16 prints embeddings close to fp32; an unknown precision is a usage error", () => {
+/** Every row within cosine 0.999 of fp32's, and not all bit-identical (the precision really ran). */
+function assertClose(fp32: Float32Array[], fast: Float32Array[], what: string): void {
+  fp32.forEach((row, i) => {
+    const c = cosine(row, fast[i]!);
+    assert.ok(c >= 0.999, `${what} row ${i}: cosine ${c}`);
+  });
+  assert.ok(fp32.some((row, i) => row.some((v, k) => v !== fast[i]![k])), `${what} gave the fp32 numbers exactly: did it run in ${what}?`);
+}
+
+test("low precisions are for inference, int8 for the CPU: stores refuse them otherwise", () => {
+  assert.throws(() => VarStore.fresh({ precision: "bf16" }), /precision bf16 is for inference/);
+  assert.throws(() => VarStore.fresh({ precision: "int8", trainable: false, device: "cuda" }), /precision int8 runs on the CPU only/);
+});
+
+test("koclip embed --precision bf16|int8 prints embeddings close to fp32; an unknown precision is a usage error", () => {
   const run = (...args: string[]) => spawnSync(join(REPO_ROOT, "bin", "koclip"), ["embed", "--model", MODEL, "--text", "고양이 사진", ...args], { encoding: "utf8" });
-  const [fp32, bf16] = [run(), run("--precision", "bf16")];
-  assert.equal(bf16.status, 0, bf16.stderr);
-  const c = cosine(Float32Array.from(JSON.parse(fp32.stdout).embedding), Float32Array.from(JSON.parse(bf16.stdout).embedding));
-  assert.ok(c >= 0.999, `cosine ${c}`);
+  const fp32 = run();
+  for (const precision of ["bf16", "int8"]) {
+    const fast = run("--precision", precision);
+    assert.equal(fast.status, 0, fast.stderr);
+    const c = cosine(Float32Array.from(JSON.parse(fp32.stdout).embedding), Float32Array.from(JSON.parse(fast.stdout).embedding));
+    assert.ok(c >= 0.999, `${precision}: cosine ${c}`);
+  }
   const bad = run("--precision", "fp64");
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--precision must be one of fp32, bf16, got 'fp64'/);
+  assert.match(bad.stderr, /--precision must be one of fp32, bf16, int8, got 'fp64'/);
 });

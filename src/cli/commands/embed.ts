@@ -14,8 +14,9 @@ options:
   --image FILE     an image file to embed (repeatable; jpg, png, webp, gif, ...)
   --vision DIR     for M-CLIP text models: a CLIP folder that supplies the image tower
   --device D       cpu (default) or cuda
-  --precision P    fp32 (default) or bf16 (bfloat16 matrix products; faster on CPUs with
-                   AVX-512 BF16 or AMX, embeddings within cosine 0.999 of fp32)
+  --precision P    fp32 (default), bf16 (bfloat16 matrix products) or int8 (CPU: int8
+                   Linear layers); faster on CPUs with AVX-512 BF16/VNNI or AMX, embeddings
+                   within cosine 0.999 of fp32
   --batch-size N   inputs per forward pass (default 32)`;
 
 export const embedCommand: Command = {

@@ -28,8 +28,9 @@ options:
   --ann-threshold N    rows from which search uses HNSW instead of exact (default 20000;
                        recorded in the index, so later searches and the server use it too)
   --device D           cpu (default) or cuda
-  --precision P        fp32 (default) or bf16: bfloat16 matrix products, faster on
-                       CPUs with AVX-512 BF16 or AMX; embeddings within cosine 0.999 of fp32
+  --precision P        fp32 (default), bf16 (bfloat16 matrix products; faster on CPUs with
+                       AVX-512 BF16 or AMX, and on GPUs) or int8 (CPU: int8 Linear layers;
+                       fastest with AVX-512 VNNI or AMX); embeddings within cosine 0.999 of fp32
   --json               print the report as JSON
   --quiet              no progress bar`;
 
