@@ -34,6 +34,9 @@ test("Int8Linear: forward after dispose throws; a VarStore built with int8 frees
   const layer = new Linear(store.root.pp("fc"), 4, 8);
   const x = T.randn([2, 4], { seed: 2 });
   assert.ok(relativeError(layer.forward(x), x.linear(layer.weight, layer.bias)) < 0.02);
+  // int8: false keeps a layer in float (the embedding-producing projections and poolers do).
+  const kept = new Linear(store.root.pp("proj"), 4, 8, { int8: false });
+  T.tidy(() => assert.equal(kept.forward(x).sub(x.linear(kept.weight, kept.bias)).abs().max().item(), 0));
   store.dispose();
   assert.throws(() => layer.forward(x), /Int8Linear was disposed/);
   T.disposeAll([w, x]);
