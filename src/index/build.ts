@@ -68,6 +68,8 @@ class PrepareWorker {
   readonly #worker = new Worker(new URL("./prepare_worker.js", import.meta.url));
   readonly #pending = new Map<number, { resolve: (p: Prepared[]) => void; reject: (e: Error) => void }>();
   #nextId = 0;
+  /** Set once the worker died: later requests fail at once instead of waiting forever. */
+  #failure: Error | null = null;
 
   constructor() {
     this.#worker.on("message", (msg: { id: number; prepared?: Prepared[]; error?: string }) => {
@@ -78,12 +80,14 @@ class PrepareWorker {
       else p?.resolve(msg.prepared.map((r) => (r.kind === "pixels" ? { ...r, thumbnail: Buffer.from(r.thumbnail.buffer, r.thumbnail.byteOffset, r.thumbnail.byteLength) } : r)));
     });
     this.#worker.on("error", (err) => {
+      this.#failure = err;
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
     });
   }
 
   prepare(request: PrepareRequest): Promise<Prepared[]> {
+    if (this.#failure) return Promise.reject(this.#failure);
     const id = this.#nextId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(id, { resolve, reject });
