@@ -6,7 +6,8 @@
         "native/src/addon.cc",
         "native/src/core.cc",
         "native/src/handles.cc",
-        "native/src/ops_generated.cc"
+        "native/src/ops_generated.cc",
+        "native/src/quantized.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -12,6 +12,7 @@ namespace koclip {
 void RegisterCore(Napi::Env env, Napi::Object exports);
 void InitTensorTable(Napi::Env env);
 void RegisterGeneratedOps(Napi::Env env, Napi::Object exports);
+void RegisterQuantized(Napi::Env env, Napi::Object exports);
 }  // namespace koclip
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -35,6 +36,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   koclip::InitTensorTable(env);
   koclip::RegisterCore(env, exports);
   koclip::RegisterGeneratedOps(env, exports);
+  koclip::RegisterQuantized(env, exports);
   return exports;
 }
 

@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { PRECISIONS, type Precision } from "../nn/index.js";
 
 type FlagOptions = NonNullable<ParseArgsConfig["options"]>;
 
@@ -31,4 +32,11 @@ export function parseFlags<O extends FlagOptions>(argv: string[], options: O, al
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** `--precision`: how the model's matrix products compute (fp32 when absent; see Precision in src/nn). */
+export function precisionFlag(value: string | undefined): Precision {
+  if (value === undefined) return "fp32";
+  if ((PRECISIONS as readonly string[]).includes(value)) return value as Precision;
+  throw new UsageError(`--precision must be one of ${PRECISIONS.join(", ")}, got '${value}'`);
 }

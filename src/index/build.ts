@@ -7,21 +7,23 @@
  *   report   // { added: 120, updated: 0, unchanged: 3000, removed: 2, skipped: [...], seconds: 14.2 }
  *
  * Pipeline: files are prepared (read, hashed, decoded, thumbnailed, preprocessed) a batch at a
- * time; batch i+1's preparation is started before batch i goes through the model, so sharp's
- * decoding runs on libuv threads while libtorch runs the forward pass. Each batch is committed
- * in one transaction, which is what makes a killed run resumable (see store.ts).
+ * time in a worker thread; batch i+1 is sent to it before batch i goes through the model, so
+ * preparation runs while libtorch runs the forward pass. (Started on this thread instead, only
+ * the decodes already in flight overlapped: a forward pass blocks this thread's event loop, and
+ * the resizes waited for it.) Each batch is committed in one transaction, which is what makes a
+ * killed run resumable (see store.ts).
  */
-import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import sharp from "sharp";
-import { DEFAULT_MAX_PIXELS, decodeImage, ImageDecodeError, preprocessRawImage } from "../image/index.js";
+import { Worker } from "node:worker_threads";
+import { DEFAULT_MAX_PIXELS } from "../image/index.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import { Collection } from "./collection.js";
 import { modelIdentity } from "./fingerprint.js";
-import { IndexWriter, type BatchResult, type KnownFile } from "./store.js";
+import type { Prepared, PrepareRequest } from "./prepare.js";
+import { IndexWriter, type BatchResult } from "./store.js";
 import { walkImages, type FoundFile } from "./walk.js";
+
+export { THUMBNAIL_SIZE } from "./prepare.js";
 
 export interface IndexProgress {
   /** Files looked at so far (of those that needed work). */
@@ -61,11 +63,42 @@ export interface IndexOptions {
   annThreshold?: number;
 }
 
-/** Longest side of stored thumbnails. */
-export const THUMBNAIL_SIZE = 256;
+/** The prepare worker (prepare_worker.ts): one request per batch, answered in any order. */
+class PrepareWorker {
+  readonly #worker = new Worker(new URL("./prepare_worker.js", import.meta.url));
+  readonly #pending = new Map<number, { resolve: (p: Prepared[]) => void; reject: (e: Error) => void }>();
+  #nextId = 0;
+  /** Set once the worker died: later requests fail at once instead of waiting forever. */
+  #failure: Error | null = null;
 
-/** A file ready for the model, or already finished (touched/skipped). */
-type Prepared = BatchResult | { kind: "pixels"; file: FoundFile; hash: string; width: number; height: number; pixels: Float32Array; thumbnail: Buffer };
+  constructor() {
+    this.#worker.on("message", (msg: { id: number; prepared?: Prepared[]; error?: string }) => {
+      const p = this.#pending.get(msg.id);
+      this.#pending.delete(msg.id);
+      if (msg.error !== undefined || !msg.prepared) p?.reject(new Error(msg.error));
+      // Buffers arrive as plain Uint8Arrays; SQLite wants Buffers.
+      else p?.resolve(msg.prepared.map((r) => (r.kind === "pixels" ? { ...r, thumbnail: Buffer.from(r.thumbnail.buffer, r.thumbnail.byteOffset, r.thumbnail.byteLength) } : r)));
+    });
+    this.#worker.on("error", (err) => {
+      this.#failure = err;
+      for (const p of this.#pending.values()) p.reject(err);
+      this.#pending.clear();
+    });
+  }
+
+  prepare(request: PrepareRequest): Promise<Prepared[]> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, request });
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.#worker.terminate();
+  }
+}
 
 /**
  * Brings the index at `opts.db` up to date with `dir`. A different model than the one recorded
@@ -81,6 +114,7 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
 
   const writer = IndexWriter.open(opts.db);
   const report: IndexReport = { added: 0, updated: 0, unchanged: 0, removed: 0, skipped: [], seconds: 0, ignored, reembedded: 0 };
+  const preparer = new PrepareWorker();
   try {
     const id = modelIdentity(model.dir);
     report.reembedded = writer.setModel(opts.modelName ?? id.model, id.fingerprint, model.embedDim, root);
@@ -102,7 +136,8 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
 
     const batches: FoundFile[][] = [];
     for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
-    const prepare = (batch: FoundFile[]) => prepareBatch(batch, known, model, maxPixels);
+    const prepare = (files: FoundFile[]) =>
+      preparer.prepare({ files, knownHashes: new Map(files.flatMap((f) => (known.has(f.rel) ? [[f.rel, known.get(f.rel)!.hash]] : []))), imageConfig: model.imageConfig, maxPixels });
     let next = batches.length ? prepare(batches[0]!) : null;
     for (let b = 0; b < batches.length; b++) {
       const ready = await next!;
@@ -119,6 +154,7 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
     }
   } finally {
     writer.close();
+    await preparer.close();
   }
   // Bring the neighbour index (HNSW file when large) up to date now, not at the first query.
   const c = Collection.open(opts.db, { annThreshold: opts.annThreshold });
@@ -129,51 +165,6 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
   }
   report.seconds = (performance.now() - start) / 1000;
   return report;
-}
-
-/** Prepares a batch with a few files in flight at once (each holds a decoded image). */
-async function prepareBatch(batch: FoundFile[], known: Map<string, KnownFile>, model: PretrainedModel, maxPixels: number): Promise<Prepared[]> {
-  const out: Prepared[] = new Array(batch.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < batch.length) {
-      const i = next++;
-      out[i] = await prepareFile(batch[i]!, known.get(batch[i]!.rel), model, maxPixels);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(batch.length, Math.max(2, availableParallelism())) }, worker));
-  return out;
-}
-
-async function prepareFile(file: FoundFile, known: KnownFile | undefined, model: PretrainedModel, maxPixels: number): Promise<Prepared> {
-  const base = { rel: file.rel, size: file.size, mtimeMs: file.mtimeMs };
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(file.abs);
-  } catch (err) {
-    return { kind: "skipped", ...base, reason: `unreadable: ${(err as Error).message}` };
-  }
-  // Size and mtime come from the walk; if the file changed since, the next run sees it again.
-  const hash = createHash("sha256").update(bytes).digest("hex");
-  if (known && known.hash === hash) return { kind: "touched", ...base };
-  if (bytes.length === 0) return { kind: "skipped", ...base, reason: "unreadable: empty file" };
-  try {
-    const raw = await decodeImage(bytes, maxPixels);
-    const thumbnail = await sharp(Buffer.from(raw.data.buffer, raw.data.byteOffset, raw.data.byteLength), { raw: { width: raw.width, height: raw.height, channels: 3 } })
-      .resize({ width: THUMBNAIL_SIZE, height: THUMBNAIL_SIZE, fit: "inside", withoutEnlargement: true })
-      .jpeg({ quality: 80 })
-      .toBuffer();
-    const { data } = preprocessRawImage(raw, model.imageConfig);
-    return { kind: "pixels", file, hash, width: raw.width, height: raw.height, pixels: data, thumbnail };
-  } catch (err) {
-    const message = oneLine((err as Error).message.replace("buffer", file.rel));
-    return { kind: "skipped", ...base, reason: `${err instanceof ImageDecodeError ? err.reason : "unreadable"}: ${message}` };
-  }
-}
-
-/** libvips repeats its warnings over several lines: keep each distinct line once. */
-function oneLine(message: string): string {
-  return [...new Set(message.split("\n").map((l) => l.trim()).filter((l) => l !== ""))].join("; ");
 }
 
 /** Runs the batch's pixels through the model; finished entries pass through. */

@@ -8,7 +8,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, existsSync, fstatSync, openSync, readSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { ExactIndex, HnswIndex, type NeighbourIndex, type VectorSet } from "./ann.js";
+import { ExactIndex, HNSW_FORMAT, HnswIndex, type NeighbourIndex, type VectorSet } from "./ann.js";
 import { blobToVector, getMeta, openIndexDb, setMeta } from "./schema.js";
 import type { Database } from "./sqlite.js";
 
@@ -191,7 +191,7 @@ export class Collection {
     const file = this.hnswFile;
     // usearch crashes the process (SIGSEGV) on a file that is not a valid index, so a file is
     // loaded only when its size and sampled digest are the ones recorded when it was saved.
-    if (now.hnswFile?.generation === now.generation && fileSignature(file) === now.hnswFile.signature) {
+    if (now.hnswFile?.generation === now.generation && now.hnswFile.format === HNSW_FORMAT && fileSignature(file) === now.hnswFile.signature) {
       try {
         const loaded = HnswIndex.load(file, now.dim);
         if (loaded.size === now.images) {
@@ -213,7 +213,7 @@ export class Collection {
       try {
         built.save(tmp);
         renameSync(tmp, file);
-        setMeta(this.db, "hnsw_file", JSON.stringify({ generation, signature: fileSignature(file) }));
+        setMeta(this.db, "hnsw_file", JSON.stringify({ generation, signature: fileSignature(file), format: HNSW_FORMAT }));
       } finally {
         rmSync(tmp, { force: true });
       }
@@ -224,13 +224,13 @@ export class Collection {
   }
 
   /** Generation, counts and (optionally) all vectors, read in one transaction so they agree with each other. */
-  private snapshot(withVectors: boolean): { generation: string; images: number; dim: number; hnswFile: { generation: string; signature: string } | undefined; set?: VectorSet } {
+  private snapshot(withVectors: boolean): { generation: string; images: number; dim: number; hnswFile: { generation: string; signature: string; format?: string } | undefined; set?: VectorSet } {
     return this.db.transaction(() => {
       const generation = getMeta(this.db, "generation") ?? "0";
       const images = this.count("images");
       const dim = Number(getMeta(this.db, "embed_dim") ?? "0");
       const recorded = getMeta(this.db, "hnsw_file");
-      const hnswFile = recorded === undefined ? undefined : (JSON.parse(recorded) as { generation: string; signature: string });
+      const hnswFile = recorded === undefined ? undefined : (JSON.parse(recorded) as { generation: string; signature: string; format?: string });
       return { generation, images, dim, hnswFile, set: withVectors ? this.vectors(images, dim) : undefined };
     })();
   }

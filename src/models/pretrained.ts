@@ -9,7 +9,7 @@
  */
 import { preprocessImages, type ImageInput, type ImageProcessorConfig } from "../image/index.js";
 import type { Tokenizer } from "../tokenizers/index.js";
-import { noGrad, tensor, tidy, type Device, type Tensor } from "../torch/index.js";
+import { autocast, noGrad, tensor, tidy, type Device, type Tensor } from "../torch/index.js";
 import type { DualEncoder, TextBatch } from "./dual_encoder.js";
 
 /** Already-preprocessed pixels: a [B, 3, H, W] float32 batch. */
@@ -59,6 +59,19 @@ export class PretrainedModel {
     return Math.min(this.tokenizer.modelMaxLength, this.encoder.maxTextLength);
   }
 
+  /**
+   * Runs encoder calls as inference at the model's precision: in a scope, without gradients, and
+   * for bf16 and int8 under autocast, so the matrix products that are not int8 Linear layers
+   * (attention's, the patch embedding) compute in bfloat16 too. What encodeTexts and encodeImages
+   * use; for callers that hold tensors already.
+   *
+   *   const e = model.infer(() => model.encoder.encodeImage(pixels).toFloat32Array());
+   */
+  infer<T>(fn: () => T): T {
+    const run = this.encoder.store.precision !== "fp32" ? () => autocast(this.device.startsWith("cuda") ? "cuda" : "cpu", fn) : fn;
+    return tidy(() => noGrad(run));
+  }
+
   /** Tokenizes, pads to the longest text and truncates to maxTextLength; int64 tensors on the model's device. */
   tokenize(texts: string[]): TextBatch {
     texts.forEach((t, i) => {
@@ -78,7 +91,7 @@ export class PretrainedModel {
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += batchSize) {
       const chunk = texts.slice(i, i + batchSize);
-      out.push(...tidy(() => noGrad(() => rows(this.encoder.encodeText(this.tokenize(chunk), { normalize: opts.normalize ?? true })))));
+      out.push(...this.infer(() => rows(this.encoder.encodeText(this.tokenize(chunk), { normalize: opts.normalize ?? true }))));
       await new Promise<void>((r) => setImmediate(r)); // let the event loop breathe between batches
     }
     return out;
@@ -114,10 +127,10 @@ export class PretrainedModel {
     const out: Float32Array[] = [];
     for (let i = 0; i < inputs.length; i += batchSize) {
       for (const px of await this.pixels(inputs.slice(i, i + batchSize))) {
-        out.push(...tidy(() => noGrad(() => {
+        out.push(...this.infer(() => {
           const t = tensor(px.data, { shape: px.shape, device: this.device });
           return rows(this.encoder.encodeImage(t, { normalize: opts.normalize ?? true }));
-        })));
+        }));
       }
     }
     return out;

@@ -18,8 +18,9 @@ export class Conv2d {
 
   constructor(vb: VarBuilder, inChannels: number, outChannels: number, kernel: number, opts: Conv2dOptions = {}) {
     const fanIn = inChannels * kernel * kernel;
-    this.weight = vb.get([outChannels, inChannels, kernel, kernel], "weight", opts.init ?? fanInUniform(fanIn));
-    this.bias = opts.bias === false ? null : vb.get([outChannels], "bias", fanInUniform(fanIn));
+    const dtype = vb.store.precision === "bf16" ? "bfloat16" : undefined; // see Precision
+    this.weight = vb.get([outChannels, inChannels, kernel, kernel], "weight", opts.init ?? fanInUniform(fanIn), { dtype });
+    this.bias = opts.bias === false ? null : vb.get([outChannels], "bias", fanInUniform(fanIn), { dtype });
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
   }

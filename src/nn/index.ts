@@ -1,5 +1,5 @@
 /** src/nn: layers that fetch their parameters by checkpoint name from a VarStore. */
-export { VarStore, VarBuilder, mapSource, type TensorSource, type VarStoreOptions } from "./var_store.js";
+export { VarStore, VarBuilder, mapSource, PRECISIONS, type TensorSource, type VarStoreOptions, type Precision } from "./var_store.js";
 export { applyInit, fanInUniform, normalInit, onesInit, zerosInit, type Init } from "./init.js";
 export { tensorFromRaw, tensorToRaw, torchDType } from "./raw.js";
 export { Linear } from "./linear.js";

@@ -24,6 +24,20 @@ export function mapSource(map: Map<string, RawTensor>): TensorSource {
   return { keys: () => map.keys(), get: (n) => map.get(n) };
 }
 
+/**
+ * How the Linear and Conv2d layers built on a store compute; anything but fp32 is for inference.
+ * - "fp32": in the store's dtype (float32 unless told otherwise).
+ * - "bf16": their weights are held in bfloat16 and the model must run under `autocast`, so matrix
+ *   products take bfloat16 kernels (oneDNN with AVX-512 BF16 or AMX on CPUs, tensor cores on
+ *   CUDA) while norms, softmax and the residual stream stay float32.
+ * - "int8" (CPU): Linear layers run dynamically quantised int8 GEMMs (weights per output channel,
+ *   activations per tensor at each call; see Int8Linear). Meant to run under `autocast` too, so
+ *   the other matrix products (attention's, convolutions) take bfloat16 kernels; norms and the
+ *   residual stream stay float32. The float32 weights stay in the store (for saving).
+ */
+export const PRECISIONS = ["fp32", "bf16", "int8"] as const;
+export type Precision = (typeof PRECISIONS)[number];
+
 export interface VarStoreOptions {
   device?: Device;
   /** dtype parameters are created or converted to (float32 by default). */
@@ -37,6 +51,8 @@ export interface VarStoreOptions {
    * a dual encoder starts from two pretrained towers). Everything else missing is an error.
    */
   initMissing?: (name: string) => boolean;
+  /** How matrix-product layers compute (default fp32); see Precision. */
+  precision?: Precision;
 }
 
 export class VarStore {
@@ -46,9 +62,11 @@ export class VarStore {
   readonly dtype: DType;
   readonly trainable: boolean;
   readonly file: string;
+  readonly precision: Precision;
   readonly #source: TensorSource | null;
   readonly #used = new Set<string>();
   readonly #initMissing: (name: string) => boolean;
+  readonly #owned: { dispose(): void }[] = [];
   /** Parameters created from their init because the source lacked them (see initMissing). */
   readonly initialized: string[] = [];
 
@@ -58,6 +76,9 @@ export class VarStore {
     this.dtype = opts.dtype ?? "float32";
     this.trainable = opts.trainable ?? false;
     this.file = opts.file ?? "checkpoint";
+    this.precision = opts.precision ?? "fp32";
+    if (this.trainable && this.precision !== "fp32") throw new Error(`${this.file}: precision ${this.precision} is for inference; trainable parameters need fp32`);
+    if (this.precision === "int8" && this.device !== "cpu") throw new Error(`${this.file}: precision int8 runs on the CPU only (device ${this.device})`);
     this.#initMissing = opts.initMissing ?? (() => false);
   }
 
@@ -136,10 +157,17 @@ export class VarStore {
     for (const t of this.vars.values()) if (isFloat(t.dtype)) t.requiresGrad = on;
   }
 
-  /** Frees every parameter. */
+  /** Ties `d` to the parameters' lifetime: `dispose()` frees it too (e.g. a layer's packed int8 weight). Returns `d`. */
+  own<D extends { dispose(): void }>(d: D): D {
+    this.#owned.push(d);
+    return d;
+  }
+
+  /** Frees every parameter, and what the store owns. */
   dispose(): void {
     for (const t of this.vars.values()) t.dispose();
     this.vars.clear();
+    for (const d of this.#owned.splice(0)) d.dispose();
   }
 }
 

@@ -5,5 +5,6 @@ export { Tensor, tensor, fromBytes, randn, rand, manualSeed } from "./tensor.js"
 export type { DType, Device, TensorData, CreateOptions, RandomOptions } from "./tensor.js";
 export { tidy, keep, disposeAll } from "./scope.js";
 export { noGrad, enableGrad, noGradGuard, isGradEnabled, autocast } from "./grad.js";
+export { Int8Linear, quantizedEngine } from "./quantized.js";
 export { setNumThreads, numThreads, cudaAvailable, cudaSynchronize, liveTensors, buildInfo } from "./runtime.js";
 export type { BuildInfo } from "./native.js";

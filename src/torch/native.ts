@@ -39,6 +39,17 @@ export interface NativeCore {
   cudaSynchronize(): void;
 }
 
+/** A Linear weight packed for int8 GEMMs (an opaque External); see quantized.ts. */
+export type PackedInt8Linear = object & { readonly __packedInt8Linear: unique symbol };
+
+/** Hand-written exports of native/src/quantized.cc. */
+export interface NativeQuantized {
+  linearInt8Pack(weight: Handle, bias: Handle | null): PackedInt8Linear;
+  linearInt8(x: Handle, packed: PackedInt8Linear): Handle;
+  linearInt8Release(packed: PackedInt8Linear): void;
+  quantizedEngine(): string;
+}
+
 /** What libtorch and the process run with: version, build flags, threading, malloc, CUDA. */
 export interface BuildInfo {
   torchVersion: string;
@@ -58,13 +69,13 @@ function packageRoot(): string {
   return dir;
 }
 
-function load(): NativeCore & NativeOps {
+function load(): NativeCore & NativeQuantized & NativeOps {
   const file = process.env.KOCLIP_ADDON ?? join(packageRoot(), "build", "Release", "koclip.node");
   if (!existsSync(file)) {
     throw new Error(`koclip: native addon not built (${file} is missing). Install libtorch (apt-get install libtorch-dev ` +
       `libopenblas0-pthread) and run \`npm rebuild koclip\` (or \`npm run install\` in a checkout).`);
   }
-  return createRequire(import.meta.url)(file) as NativeCore & NativeOps;
+  return createRequire(import.meta.url)(file) as NativeCore & NativeQuantized & NativeOps;
 }
 
 /** The loaded addon. */

@@ -1,6 +1,6 @@
 /** `koclip embed`: prints L2-normalised embeddings of texts and/or images as JSON lines. */
 import { loadModel } from "../../models/load.js";
-import { parseFlags, UsageError, type Command } from "../command.js";
+import { parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip embed --model DIR (--text T ... | --image FILE ...) [options]
 
@@ -14,6 +14,9 @@ options:
   --image FILE     an image file to embed (repeatable; jpg, png, webp, gif, ...)
   --vision DIR     for M-CLIP text models: a CLIP folder that supplies the image tower
   --device D       cpu (default) or cuda
+  --precision P    fp32 (default), bf16 (bfloat16 matrix products) or int8 (CPU: int8
+                   Linear layers); faster on CPUs with AVX-512 BF16/VNNI or AMX, embeddings
+                   within cosine 0.999 of fp32
   --batch-size N   inputs per forward pass (default 32)`;
 
 export const embedCommand: Command = {
@@ -27,6 +30,7 @@ export const embedCommand: Command = {
           image: { type: "string", multiple: true },
           vision: { type: "string" },
           device: { type: "string" },
+          precision: { type: "string" },
           "batch-size": { type: "string" },
         });
     if (!values.model) throw new UsageError("--model DIR is required");
@@ -35,7 +39,7 @@ export const embedCommand: Command = {
     if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image");
     const batchSize = values["batch-size"] === undefined ? 32 : Number(values["batch-size"]);
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
-    const model = await loadModel(values.model, { vision: values.vision, device: values.device });
+    const model = await loadModel(values.model, { vision: values.vision, device: values.device, precision: precisionFlag(values.precision) });
     try {
       const print = (input: string, kind: string, e: Float32Array) =>
         process.stdout.write(JSON.stringify({ input, kind, embedding: Array.from(e, (v) => Number(v.toPrecision(7))) }) + "\n");

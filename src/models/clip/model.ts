@@ -64,8 +64,8 @@ export class ClipModel implements DualEncoder {
     this.visionModel = new ClipVisionTransformer(vb.pp("vision_model"), cfg.vision_config);
     this.textModel = new ClipTextTransformer(vb.pp("text_model"), cfg.text_config);
     const dv = cfg.vision_config.hidden_size, dt = cfg.text_config.hidden_size;
-    this.visualProjection = new Linear(vb.pp("visual_projection"), dv, cfg.projection_dim, { bias: false, init: normalInit(dv ** -0.5 * f) });
-    this.textProjection = new Linear(vb.pp("text_projection"), dt, cfg.projection_dim, { bias: false, init: normalInit(dt ** -0.5 * f) });
+    this.visualProjection = new Linear(vb.pp("visual_projection"), dv, cfg.projection_dim, { bias: false, init: normalInit(dv ** -0.5 * f), int8: false });
+    this.textProjection = new Linear(vb.pp("text_projection"), dt, cfg.projection_dim, { bias: false, init: normalInit(dt ** -0.5 * f), int8: false });
     this.#logitScale = vb.get([], "logit_scale", { kind: "constant", value: cfg.logit_scale_init_value });
   }
 

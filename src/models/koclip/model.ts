@@ -36,8 +36,8 @@ export class KoClipModel implements DualEncoder {
     const v = config.vision_config, t = config.text_config;
     this.visionModel = new ClipVisionTransformer(vb.pp("vision_model"), v);
     this.textModel = new RobertaModel(vb.pp("text_model"), t, { positionIds: opts.positionIds ?? koclipPositionIds(config) });
-    this.visualProjection = new Linear(vb.pp("visual_projection"), v.hidden_size, config.projection_dim, { bias: false, init: normalInit(v.hidden_size ** -0.5) });
-    this.textProjection = new Linear(vb.pp("text_projection"), t.hidden_size, config.projection_dim, { bias: false, init: normalInit(t.hidden_size ** -0.5) });
+    this.visualProjection = new Linear(vb.pp("visual_projection"), v.hidden_size, config.projection_dim, { bias: false, init: normalInit(v.hidden_size ** -0.5), int8: false });
+    this.textProjection = new Linear(vb.pp("text_projection"), t.hidden_size, config.projection_dim, { bias: false, init: normalInit(t.hidden_size ** -0.5), int8: false });
     this.#logitScale = vb.get([], "logit_scale", { kind: "constant", value: config.logit_scale_init_value });
     this.embedDim = config.projection_dim;
     this.imageSize = v.image_size;

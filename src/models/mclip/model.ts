@@ -58,6 +58,7 @@ export class MultilingualCLIP {
     this.transformer = new RobertaModel(tvb, cfg.text_config, { addPoolingLayer });
     this.linearTransformation = new Linear(vb.pp("LinearTransformation"), cfg.transformerDimensions, cfg.numDims, {
       init: normalInit(cfg.text_config.initializer_range),
+      int8: false,
     });
   }
 

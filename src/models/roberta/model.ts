@@ -155,7 +155,7 @@ export class RobertaPooler {
   readonly dense: Linear;
 
   constructor(vb: VarBuilder, cfg: RobertaConfig) {
-    this.dense = new Linear(vb.pp("dense"), cfg.hidden_size, cfg.hidden_size, { init: normalInit(cfg.initializer_range) });
+    this.dense = new Linear(vb.pp("dense"), cfg.hidden_size, cfg.hidden_size, { init: normalInit(cfg.initializer_range), int8: false }); // see Linear's int8 option
   }
 
   /** [B, T, H] → [B, H] */

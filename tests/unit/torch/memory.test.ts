@@ -2,6 +2,8 @@
 // intermediates, and the addon's allocator settings keep freed blocks from fragmenting the heap.
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { clipVitB32Vision } from "../../../src/models/clip/config.js";
+import { ClipEncoder } from "../../../src/models/clip/encoder.js";
 import { Linear, VarStore } from "../../../src/nn/index.js";
 import { AdamW } from "../../../src/optim/index.js";
 import * as T from "../../../src/torch/index.js";
@@ -35,4 +37,19 @@ test("5,000 training steps of a 2-layer MLP grow RSS by less than 50 MB", () => 
   opt.dispose();
   store.dispose();
   T.disposeAll([x, target]);
+});
+
+test("a CLIP encoder forward frees each layer's intermediates: only its output stays alive", () => {
+  T.manualSeed(0);
+  const store = VarStore.fresh({ trainable: false });
+  const cfg = { ...clipVitB32Vision(), hidden_size: 32, intermediate_size: 64, num_attention_heads: 4, num_hidden_layers: 3 };
+  const encoder = new ClipEncoder(store.root.pp("encoder"), cfg);
+  const x = T.randn([2, 5, 32], { seed: 1 });
+  const before = T.liveTensors();
+  const y = T.noGrad(() => encoder.forward(x, null)); // deliberately outside any tidy scope
+  assert.equal(T.liveTensors(), before + 1, "intermediates of the layers are still alive");
+  assert.deepEqual(y.shape, [2, 5, 32]);
+  assert.ok(!x.isDisposed, "the caller's input stays alive");
+  T.disposeAll([x, y]);
+  store.dispose();
 });

@@ -1,0 +1,153 @@
+/**
+ * Tower throughput against onnxruntime: the koclip-base shapes (CLIP ViT-B/32 224 px and
+ * RoBERTa-large, each with its 512-d projection), batch 16, texts of 32 tokens, in this process.
+ *
+ * Ours: seeded random weights (HF's init), run at each inference precision through
+ * PretrainedModel.infer, as the product runs them. Peer: the HF transformers ONNX export of the
+ * same towers (../shared/peers, constant weights: the same work per input) in onnxruntime-node,
+ * fp32, intra-op threads = cores. The fast precisions are also checked against our fp32 output
+ * on real inputs (OpenMoji renders, Korean captions): cosine of each embedding row.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { join, resolve } from "node:path";
+import { gunzipSync } from "node:zlib";
+import { clipDefaults } from "../src/image/index.js";
+import type { TextBatch } from "../src/models/dual_encoder.js";
+import { koclipConfigJson, KoClipModel, parseKoClipConfig } from "../src/models/koclip/index.js";
+import { cosine, PretrainedModel, type PixelInput } from "../src/models/pretrained.js";
+import { tensorToRaw, VarStore, type Precision, type TensorSource } from "../src/nn/index.js";
+import type { Tokenizer } from "../src/tokenizers/index.js";
+import * as T from "../src/torch/index.js";
+import { REPO_ROOT } from "../tests/helpers/fixtures.js";
+import { benchTokenizer, imageBatch, KOREAN_CAPTIONS } from "./inputs.js";
+import { KOCLIP_BASE_CONFIG } from "./koclip_base.js";
+import type { BenchRow } from "./table.js";
+import { log, secondsPerCall, type BenchOptions } from "./timing.js";
+
+/** The ONNX peer files (`KOCLIP_PEERS` overrides). */
+export const PEERS_DIR = process.env.KOCLIP_PEERS ?? resolve(REPO_ROOT, "../shared/peers");
+
+const BATCH = 16;
+const TEXT_LENGTH = 32;
+/** The precisions measured besides fp32, fastest route last. */
+const FAST_PRECISIONS: Precision[] = ["bf16", "int8"];
+/** The issue's goals: fast route ≥ 3× onnxruntime fp32, embeddings within cosine 0.999 of our fp32. */
+const SPEEDUP_GOAL = 3;
+const COSINE_GOAL = 0.999;
+
+/** A TensorSource reading another store's parameters, so every precision gets the same weights. */
+function storeSource(from: VarStore): TensorSource {
+  return { keys: () => from.vars.keys(), get: (name) => { const t = from.vars.get(name); return t && tensorToRaw(t); } };
+}
+
+/** The koclip-base shaped model at `precision`: seeded fresh weights, or `from`'s weights. */
+export function koclipBase(precision: Precision, tokenizer: Tokenizer, from?: VarStore): PretrainedModel {
+  const cfg = parseKoClipConfig(KOCLIP_BASE_CONFIG, "koclip-base (bench)");
+  let store: VarStore;
+  if (from) store = VarStore.fromSource(storeSource(from), { precision, file: "koclip-base (bench)" });
+  else {
+    T.manualSeed(0);
+    store = VarStore.fresh({ trainable: false, precision });
+  }
+  return new PretrainedModel(new KoClipModel(store, cfg), tokenizer, clipDefaults(224), "(bench: koclip-base, random weights)", koclipConfigJson(cfg));
+}
+
+/** The batches both sides run: 16 preprocessed OpenMoji renders; 16 Korean captions padded/truncated to 32 tokens. */
+interface Inputs {
+  pixels: PixelInput;
+  ids: BigInt64Array;
+  mask: BigInt64Array;
+}
+
+function textBatch(inputs: Inputs): TextBatch {
+  const shape = [BATCH, TEXT_LENGTH];
+  return { inputIds: T.tensor(inputs.ids, { shape, dtype: "int64" }), attentionMask: T.tensor(inputs.mask, { shape, dtype: "int64" }) };
+}
+
+/** Items per second and the embeddings of one pass, for both towers. */
+interface TowerResult {
+  imagesPerSecond: number;
+  textsPerSecond: number;
+  imageEmbeds: Float32Array[];
+  textEmbeds: Float32Array[];
+}
+
+function rows(flat: Float32Array, dim: number): Float32Array[] {
+  return Array.from({ length: flat.length / dim }, (_, i) => flat.slice(i * dim, (i + 1) * dim));
+}
+
+async function measureOurs(model: PretrainedModel, inputs: Inputs, minSeconds: number): Promise<TowerResult> {
+  const pixels = T.keep(T.tensor(inputs.pixels.data, { shape: inputs.pixels.shape }));
+  const text = textBatch(inputs);
+  const encodeImages = () => model.infer(() => model.encoder.encodeImage(pixels).toFloat32Array());
+  const encodeTexts = () => model.infer(() => model.encoder.encodeText(text).toFloat32Array());
+  const result = {
+    imagesPerSecond: BATCH / await secondsPerCall(encodeImages, minSeconds),
+    textsPerSecond: BATCH / await secondsPerCall(encodeTexts, minSeconds),
+    imageEmbeds: rows(encodeImages(), model.embedDim),
+    textEmbeds: rows(encodeTexts(), model.embedDim),
+  };
+  T.disposeAll([pixels, text.inputIds, text.attentionMask]);
+  return result;
+}
+
+/** onnxruntime on the peer file, or null (with the reason logged) when it is not there. */
+async function measurePeer(file: string, feeds: (ort: typeof import("onnxruntime-node")) => Record<string, import("onnxruntime-node").Tensor>, minSeconds: number): Promise<number | null> {
+  const path = join(PEERS_DIR, file);
+  if (!existsSync(path)) {
+    log(`peer ${path} missing: its rows have no peer value (KOCLIP_PEERS names the folder)`);
+    return null;
+  }
+  const ort = await import("onnxruntime-node");
+  const session = await ort.InferenceSession.create(gunzipSync(readFileSync(path)), {
+    intraOpNumThreads: availableParallelism(), interOpNumThreads: 1, executionMode: "sequential", graphOptimizationLevel: "all",
+  });
+  const f = feeds(ort);
+  const seconds = await secondsPerCall(() => session.run(f), minSeconds);
+  await session.release();
+  return BATCH / seconds;
+}
+
+export async function benchModels(opts: BenchOptions): Promise<BenchRow[]> {
+  const tokenizer = await benchTokenizer();
+  const enc = tokenizer.encodeBatch(KOREAN_CAPTIONS.slice(0, BATCH), { padding: "max_length", truncation: true, maxLength: TEXT_LENGTH });
+  const inputs: Inputs = {
+    pixels: await imageBatch(BATCH),
+    ids: BigInt64Array.from(enc.ids.flat(), BigInt),
+    mask: BigInt64Array.from(enc.attentionMask.flat(), BigInt),
+  };
+  const ortVersion = JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", "onnxruntime-node", "package.json"), "utf8")).version as string;
+  const peerName = `onnxruntime-node ${ortVersion} fp32`;
+
+  log("onnxruntime: ViT-B/32 and RoBERTa-large");
+  const peerImages = await measurePeer("vision_b32.onnx.gz", (ort) => ({ pixel_values: new ort.Tensor("float32", inputs.pixels.data, inputs.pixels.shape) }), opts.minSeconds);
+  const peerTexts = await measurePeer("text_roberta_large.onnx.gz", (ort) => ({
+    input_ids: new ort.Tensor("int64", inputs.ids, [BATCH, TEXT_LENGTH]),
+    attention_mask: new ort.Tensor("int64", inputs.mask, [BATCH, TEXT_LENGTH]),
+  }), opts.minSeconds);
+
+  log("koclip fp32");
+  const fp32Model = koclipBase("fp32", tokenizer);
+  const fp32 = await measureOurs(fp32Model, inputs, opts.minSeconds);
+  const out: BenchRow[] = [];
+  const imageName = (p: Precision) => `image embed ViT-B/32 224px, batch ${BATCH}, ${p}`;
+  const textName = (p: Precision) => `text embed RoBERTa-large, batch ${BATCH}×${TEXT_LENGTH} tokens, ${p}`;
+  out.push({ name: imageName("fp32"), unit: "img/s", ours: fp32.imagesPerSecond, peer: peerImages, peerName, higherIsBetter: true });
+  out.push({ name: textName("fp32"), unit: "texts/s", ours: fp32.textsPerSecond, peer: peerTexts, peerName, higherIsBetter: true });
+  for (const precision of FAST_PRECISIONS) {
+    log(`koclip ${precision}`);
+    const model = koclipBase(precision, tokenizer, fp32Model.encoder.store);
+    const fast = await measureOurs(model, inputs, opts.minSeconds);
+    model.dispose();
+    const minCosine = (a: Float32Array[], b: Float32Array[]) => Math.min(...a.map((row, i) => cosine(row, b[i]!)));
+    const speedup = { on: "ratio", atLeast: SPEEDUP_GOAL } as const;
+    const close = { on: "value", atLeast: COSINE_GOAL } as const;
+    out.push({ name: imageName(precision), unit: "img/s", ours: fast.imagesPerSecond, peer: peerImages, peerName, higherIsBetter: true, goal: speedup });
+    out.push({ name: `image embed ${precision} vs our fp32: min cosine over ${BATCH} OpenMoji renders`, unit: "cosine", ours: minCosine(fast.imageEmbeds, fp32.imageEmbeds), peer: null, peerName: "—", higherIsBetter: true, goal: close });
+    out.push({ name: textName(precision), unit: "texts/s", ours: fast.textsPerSecond, peer: peerTexts, peerName, higherIsBetter: true, goal: speedup });
+    out.push({ name: `text embed ${precision} vs our fp32: min cosine over ${BATCH} Korean captions`, unit: "cosine", ours: minCosine(fast.textEmbeds, fp32.textEmbeds), peer: null, peerName: "—", higherIsBetter: true, goal: close });
+  }
+  fp32Model.dispose();
+  return out;
+}
