@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
 # Reproduces models/koclip-emoji from a clean checkout (after scripts/setup.sh):
-#   bash recipes/koclip-emoji/run.sh            # ~40 min on 2 CPU cores (bf16 autocast)
+#   bash recipes/koclip-emoji/run.sh              # the Korean model (see README for times)
+#   bash recipes/koclip-emoji/run.sh --bilingual  # then also the Korean + English variant
 # 1. render the emoji dataset (training styles Noto, Twemoji, Fluent flat, Fluent modern; OpenMoji for evaluation only)
 # 2. train a WordPiece tokenizer on the training captions (held-out concepts excluded)
-# 3. train the KoCLIP model from scratch (model-config.json, train.json; seed 0)
-# 4. evaluate on OpenMoji and ship fp16 weights to models/koclip-emoji
+# 3. stage 1: train the KoCLIP model from scratch (model-config.json, train.json; seed 0)
+# 4. stage 2: continue it with fresh backgrounds, outline strokes, blur and prompt templates (train-stage2.json; seed 1)
+# 5. evaluate on OpenMoji and ship fp16 weights to models/koclip-emoji
+# Every step resumes: a killed run picks up from its newest checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 KOCLIP=bin/koclip
 [ -f data/emoji/manifest.json ] || $KOCLIP data emoji --out data/emoji --seed 0
 mkdir -p runs/koclip-emoji
-$KOCLIP tokenizer train --data data/emoji/train.jsonl --out runs/koclip-emoji/tokenizer --vocab-size 6000 --max-length 64 --merge-score likelihood
-$KOCLIP train --config recipes/koclip-emoji/train.json --resume "$@"
-$KOCLIP eval zeroshot --model runs/koclip-emoji/model --data data/emoji/openmoji-cls.jsonl --by split --json | tail -1 > runs/koclip-emoji/eval-ko.json
-bin/koclip-node dist/recipes/koclip-emoji/ship.js runs/koclip-emoji/model models/koclip-emoji
+[ -f runs/koclip-emoji/tokenizer/tokenizer.json ] ||
+  $KOCLIP tokenizer train --data data/emoji/train.jsonl --out runs/koclip-emoji/tokenizer --vocab-size 6000 --max-length 64 --merge-score likelihood
+$KOCLIP train --config recipes/koclip-emoji/train.json --resume
+$KOCLIP train --config recipes/koclip-emoji/train-stage2.json --resume
+$KOCLIP eval zeroshot --model runs/koclip-emoji/model-stage2 --data data/emoji/openmoji-cls.jsonl --by split --json | tail -1 > runs/koclip-emoji/eval-ko.json
+bin/koclip-node dist/recipes/koclip-emoji/ship.js models/koclip-emoji runs/koclip-emoji/model runs/koclip-emoji/model-stage2
+
+if [ "${1:-}" = "--bilingual" ]; then
+  # Korean + English: a bilingual tokenizer, stage 1's model continued with it (shared pieces keep their embeddings).
+  mkdir -p runs/koclip-emoji-bilingual
+  [ -f runs/koclip-emoji-bilingual/tokenizer/tokenizer.json ] ||
+    $KOCLIP tokenizer train --data data/emoji/train-bilingual.jsonl --out runs/koclip-emoji-bilingual/tokenizer --vocab-size 8000 --max-length 64
+  $KOCLIP train --config recipes/koclip-emoji/train-bilingual.json --resume
+  $KOCLIP eval zeroshot --model runs/koclip-emoji-bilingual/model --data data/emoji/openmoji-cls.jsonl --by split --json | tail -1 > runs/koclip-emoji-bilingual/eval-ko.json
+  $KOCLIP eval zeroshot --model runs/koclip-emoji-bilingual/model --data data/emoji/openmoji-cls-en.jsonl --templates en --by split --json | tail -1 > runs/koclip-emoji-bilingual/eval-en.json
+fi
