@@ -199,7 +199,8 @@ function areaTaps(inN: number, outN: number): AxisTaps {
   return { stride, count, index, weight };
 }
 
-function clampByte(v: number): number {
+/** Rounds to the nearest byte value, clamped to 0..255 (a Uint8Array would wrap instead). */
+export function clampByte(v: number): number {
   return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
 }
 

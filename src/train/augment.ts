@@ -4,7 +4,7 @@
  * jitter, greyscale and blur, and for datasets with transparent foregrounds a fresh background
  * and outline strokes (all off by default: the emoji experiments decide what helps).
  */
-import { composeOnBackground, type RgbaImage } from "../data/compose.js";
+import { clampByte, composeOnBackground, type RgbaImage } from "../data/compose.js";
 import { pickLayout } from "../data/emoji_render.js";
 import type { SeededRandom } from "../data/seeded.js";
 import type { RawImage } from "../image/index.js";
@@ -54,10 +54,6 @@ export function colorJitter(img: RawImage, strength: number, grayscaleProb: numb
     out[i + 2] = clampByte(l + (bl - l) * sat);
   }
   return { width: img.width, height: img.height, data: out };
-}
-
-function clampByte(v: number): number {
-  return v <= 0 ? 0 : v >= 255 ? 255 : Math.round(v);
 }
 
 /**
