@@ -137,7 +137,8 @@ export class PairLoader {
         }
         img = randomResizedCrop(img, this.opts.cropScale, rng);
         img = colorJitter(img, this.opts.colorJitter, this.opts.grayscale, rng);
-        if (rng.next() < this.opts.blur) img = blur3(img);
+        // Draw only when blur is on, so runs without it keep the random stream (and batches) they had before blur existed.
+        if (this.opts.blur > 0 && rng.next() < this.opts.blur) img = blur3(img);
       }
       pixels.set(preprocessRawImage(img, imageConfig).data, b * 3 * side * side);
       const first = !this.opts.train || row.texts.length === 1 || rng.next() < this.opts.firstCaptionProb;
