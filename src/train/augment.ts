@@ -2,7 +2,7 @@
  * Image augmentation on decoded RGB8 pixels, driven by a seeded generator so a resumed run sees
  * the same crops. Random resized crop (Inception-style, as CLIP/open_clip use), optional colour
  * jitter, greyscale and blur, and for datasets with transparent foregrounds a fresh background
- * and outline strokes (all off by default: the emoji experiments decide what helps).
+ * flat colour and outline strokes (all off by default: the emoji experiments decide what helps).
  */
 import { clampByte, composeOnBackground, type RgbaImage } from "../data/compose.js";
 import { pickLayout } from "../data/emoji_render.js";
@@ -124,6 +124,18 @@ export function drawOutline(fg: RgbaImage, width: number, ink: readonly [number,
     }
   }
   return { width: w, height: h, data: out };
+}
+
+/**
+ * Flat colour (posterize): each colour channel snapped to `levels` evenly spaced values, alpha
+ * kept. Turns the gradients of shaded styles (Noto, Fluent modern) into the flat fills of
+ * outline styles, whose band edges drawOutline then strokes like inner lines.
+ */
+export function posterize(fg: RgbaImage, levels: number): RgbaImage {
+  const step = 255 / (levels - 1);
+  const out = Uint8Array.from(fg.data);
+  for (let i = 0; i < out.length; i += 4) for (let c = 0; c < 3; c++) out[i + c] = Math.round(Math.round(out[i + c]! / step) * step);
+  return { width: fg.width, height: fg.height, data: out };
 }
 
 /** A light blur: the [1 2 1]/4 kernel across rows and columns (edges clamped). */

@@ -58,11 +58,13 @@ export interface TrainConfig {
   /**
    * Row field naming a transparent PNG of the subject (the emoji dataset's `foreground`): training
    * draws it on a fresh random background each step at a share of the side in foregroundScale,
-   * and strokes it with a dark outline with probability `outline`. Validation uses `image`.
+   * flattens its colours (3–6 levels a channel) with probability `posterize` and strokes it with
+   * a dark outline with probability `outline`. Validation uses `image`.
    */
   foregroundKey: string | null;
   foregroundScale: [number, number];
   outline: number;
+  posterize: number;
   /**
    * Prompt templates wrapped around captions with probability templateProb, so zero-shot prompts
    * ("{} 이모지") are familiar text at test time: "ko", "en", "ko,en" (Korean templates for
@@ -121,6 +123,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   foregroundKey: null,
   foregroundScale: [0.7, 0.9], // the emoji dataset's own layout (GLYPH_SCALE_RANGE)
   outline: 0,
+  posterize: 0,
   firstCaptionProb: 1,
   positiveKey: null,
   logEvery: 10,
@@ -158,7 +161,7 @@ export function resolveTrainConfig(...layers: Partial<Record<string, unknown>>[]
   if (!["none", "vision", "text"].includes(c.freeze)) throw new Error(`freeze must be none, vision or text`);
   if (!["none", "bf16"].includes(c.amp)) throw new Error(`amp must be none or bf16`);
   if (c.batchSize < 2) throw new Error("a contrastive batch needs at least 2 pairs");
-  for (const k of ["grayscale", "blur", "outline", "firstCaptionProb", "templateProb"] as const) if (!(c[k] >= 0 && c[k] <= 1)) throw new Error(`training option '${k}' is a probability in [0, 1], got ${c[k]}`);
+  for (const k of ["grayscale", "blur", "outline", "posterize", "firstCaptionProb", "templateProb"] as const) if (!(c[k] >= 0 && c[k] <= 1)) throw new Error(`training option '${k}' is a probability in [0, 1], got ${c[k]}`);
   const [lo, hi] = c.foregroundScale;
   if (!(lo > 0 && lo <= hi && hi <= 1)) throw new Error(`foregroundScale must be [min, max] with 0 < min <= max <= 1, got [${lo}, ${hi}]`);
   return c;

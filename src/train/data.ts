@@ -10,7 +10,7 @@ import { SeededRandom } from "../data/seeded.js";
 import { isAbsolute, resolve } from "node:path";
 import sharp from "sharp";
 import type { RgbaImage } from "../data/compose.js";
-import { blur3, colorJitter, composeForeground, drawOutline, randomResizedCrop } from "./augment.js";
+import { blur3, colorJitter, composeForeground, drawOutline, posterize, randomResizedCrop } from "./augment.js";
 
 export interface LoaderOptions {
   imageConfig: ImageProcessorConfig;
@@ -33,6 +33,8 @@ export interface LoaderOptions {
   /** Probabilities of an outline stroke around the foreground (foregrounds only) and of a light blur. */
   outline: number;
   blur: number;
+  /** Probability of flattening the foreground's colours (posterize) before the outline (foregrounds only). */
+  posterize: number;
   /** Dataset field whose equal values make rows positives of each other (else the image path). */
   positiveKey: string | null;
   /** Random order and augmentation (training) or fixed order, first caption, no augmentation (validation). */
@@ -130,8 +132,10 @@ export class PairLoader {
       const rng = new SeededRandom(`${this.opts.seed}|sample|${epoch}|${index}|${b}`);
       let img = this.#images[r]!;
       if (this.opts.train) {
-        const fg = this.#foregrounds[r];
+        let fg = this.#foregrounds[r];
         if (fg) {
+          // Drawn only when posterize is on, so earlier recipes keep their random stream.
+          if (this.opts.posterize > 0 && rng.next() < this.opts.posterize) fg = posterize(fg, rng.int(3, 6));
           const stroked = rng.next() < this.opts.outline ? drawOutline(fg, rng.int(1, 2), darkInk(rng)) : fg;
           img = composeForeground(stroked, side, this.opts.foregroundScale, rng);
         }

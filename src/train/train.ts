@@ -112,7 +112,7 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
     const loaderOpts = {
       imageConfig: model.imageConfig, batchSize: cfg.batchSize, seed: cfg.seed, cropScale: cfg.cropScale,
       colorJitter: cfg.colorJitter, grayscale: cfg.grayscale, firstCaptionProb: cfg.firstCaptionProb, positiveKey: cfg.positiveKey,
-      foregroundKey: cfg.foregroundKey, foregroundScale: cfg.foregroundScale, outline: cfg.outline, blur: cfg.blur,
+      foregroundKey: cfg.foregroundKey, foregroundScale: cfg.foregroundScale, outline: cfg.outline, blur: cfg.blur, posterize: cfg.posterize,
       templates: captionTemplates(cfg.captionTemplates), templateProb: cfg.templateProb,
     };
     const rows = cfg.foregroundKey === null ? data.rows : resolveForegrounds(data.rows, cfg.foregroundKey, dirname(resolve(cfg.data)));

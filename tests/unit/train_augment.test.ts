@@ -11,7 +11,7 @@ import sharp from "sharp";
 import { encodePng } from "../../src/data/png.js";
 import { SeededRandom } from "../../src/data/seeded.js";
 import type { PairRow } from "../../src/data/datasets.js";
-import { blur3, colorJitter, composeForeground, drawOutline } from "../../src/train/augment.js";
+import { blur3, colorJitter, composeForeground, drawOutline, posterize } from "../../src/train/augment.js";
 import { resolveTrainConfig } from "../../src/train/config.js";
 import { PairLoader, resolveForegrounds, type LoaderOptions } from "../../src/train/data.js";
 
@@ -57,6 +57,15 @@ describe("outline strokes", () => {
   });
 });
 
+describe("flat colour", () => {
+  it("snaps each channel to the nearest of `levels` values and keeps alpha", () => {
+    const art = { width: 2, height: 1, data: Uint8Array.from([200, 100, 20, 255, 130, 60, 250, 77]) };
+    const out = posterize(art, 3); // levels 0, 127.5, 255
+    assert.deepEqual(Array.from(out.data), [255, 128, 0, 255, 128, 0, 255, 77]);
+    assert.deepEqual(Array.from(art.data), [200, 100, 20, 255, 130, 60, 250, 77], "the cached foreground is not touched");
+  });
+});
+
 describe("foreground compositing", () => {
   it("places the art on one solid background, inside the image", () => {
     const fg = canvasWithRect(32, 0, 32, 0, 32, [0, 255, 0]);
@@ -95,7 +104,7 @@ describe("loader with transparent foregrounds", () => {
   const opts = (train: boolean): LoaderOptions => ({
     imageConfig: { shortestEdge: 16, cropSize: { height: 16, width: 16 }, doResize: true, doCenterCrop: true, doRescale: true, doNormalize: false, doConvertRgb: true, rescaleFactor: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1], resample: "bicubic" },
     batchSize: 4, seed: 3, cropScale: [1, 1], colorJitter: 0, grayscale: 0, firstCaptionProb: 1, positiveKey: null,
-    foregroundKey: "foreground", foregroundScale: [0.6, 0.9], outline: 0, blur: 0, templates: null, templateProb: 0, train,
+    foregroundKey: "foreground", foregroundScale: [0.6, 0.9], outline: 0, blur: 0, posterize: 0, templates: null, templateProb: 0, train,
   });
 
   it("draws each foreground on a new background every epoch; validation keeps the baked image", async () => {
