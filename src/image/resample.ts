@@ -65,7 +65,11 @@ const FILTERS: Record<Exclude<ResampleFilter, "nearest">, Filter> = {
   lanczos: { support: 3, fn: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) },
 };
 
-/** Pillow: 8 bits of result, 2 bits of headroom for negative lobes, the rest for the fraction. */
+/**
+ * Pillow: 8 bits of result, 2 bits of headroom for negative lobes, the rest for the fraction.
+ * Sums therefore fit an int32, as in Pillow's C; the loops say so with `| 0`, which lets V8 keep
+ * them in integer registers (about 2x faster than float sums).
+ */
 const PRECISION_BITS = 32 - 8 - 2;
 const HALF = 1 << (PRECISION_BITS - 1);
 
@@ -185,9 +189,9 @@ export function resizeRgb8(
         let s2 = HALF;
         for (let k = 0; k < n; k++, p += 3) {
           const w = weights[kBase + k];
-          s0 += srcData[p] * w;
-          s1 += srcData[p + 1] * w;
-          s2 += srcData[p + 2] * w;
+          s0 = (s0 + Math.imul(srcData[p], w)) | 0;
+          s1 = (s1 + Math.imul(srcData[p + 1], w)) | 0;
+          s2 = (s2 + Math.imul(srcData[p + 2], w)) | 0;
         }
         tmp[o++] = clip8(s0);
         tmp[o++] = clip8(s1);
@@ -214,7 +218,7 @@ export function resizeRgb8(
     for (let c = 0; c < tmpStride; c++) {
       let s = HALF;
       let p = base + c;
-      for (let k = 0; k < n; k++, p += tmpStride) s += tmp[p] * weights[kBase + k];
+      for (let k = 0; k < n; k++, p += tmpStride) s = (s + Math.imul(tmp[p], weights[kBase + k])) | 0;
       out[o++] = clip8(s);
     }
   }
