@@ -57,7 +57,7 @@ console.log(`# koclip benchmarks — ${new Date().toISOString().slice(0, 10)}${q
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}); libtorch ${info.torchVersion}, BLAS_INFO=${blas} ` +
     `(Debian: OpenBLAS via libblas.so.3)${onednn ? `, oneDNN ${onednn}` : ""}, ATen CPU kernels ${capability}, ` +
-    `${T.numThreads()} intra-op threads, allocator ${info.allocator}, CUDA ${T.cudaAvailable() ? "yes" : "no"}`,
+    `${T.numThreads()} intra-op threads (OMP_WAIT_POLICY ${process.env.OMP_WAIT_POLICY}), allocator ${info.allocator}, CUDA ${T.cudaAvailable() ? "yes" : "no"}`,
 );
 const rows: BenchRow[] = [];
 for (const s of sections) {
