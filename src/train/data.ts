@@ -67,11 +67,12 @@ export class PairLoader {
 
   private constructor(readonly opts: LoaderOptions) {}
 
-  /** Decodes every row's image (undecodable ones become bad rows); onProgress(done, total). */
+  /** Decodes every row's image, or its foreground when training with one (undecodable ones become bad rows); onProgress(done, total). */
   static async create(rows: PairRow[], opts: LoaderOptions, concurrency = 8, onProgress?: (done: number, total: number) => void): Promise<PairLoader> {
     const loader = new PairLoader(opts);
-    const decoded: (RawImage | Error)[] = new Array(rows.length);
+    const decoded: RawImage[] = new Array(rows.length);
     const foregrounds: RgbaImage[] = new Array(rows.length);
+    const errors: (Error | undefined)[] = new Array(rows.length);
     const foregroundKey = opts.train ? opts.foregroundKey : null;
     let next = 0, done = 0;
     const side = opts.imageConfig.cropSize.height;
@@ -79,25 +80,23 @@ export class PairLoader {
       while (next < rows.length) {
         const i = next++;
         try {
+          // A row with a foreground trains on it alone: its baked image is never decoded.
           if (foregroundKey !== null) foregrounds[i] = await decodeForeground(String(rows[i]!.extra[foregroundKey]), side);
-          const img = await decodeImage(rows[i]!.image);
-          // Shorter side = the model's size: enough for crops, small enough to cache.
-          const [h, w] = resizeOutputSize(img.height, img.width, { ...opts.imageConfig, shortestEdge: side, size: undefined });
-          decoded[i] = h === img.height && w === img.width ? img : resizeRgb8(img, w, h, opts.imageConfig.resample);
+          else decoded[i] = await decodeForCrops(rows[i]!.image, opts.imageConfig);
         } catch (err) {
-          decoded[i] = err as Error;
+          errors[i] = err as Error;
         }
         onProgress?.(++done, rows.length);
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
     rows.forEach((row, i) => {
-      const d = decoded[i]!;
-      if (d instanceof Error) loader.bad.push({ line: row.line, reason: `undecodable image: ${d.message}` });
+      const err = errors[i];
+      if (err) loader.bad.push({ line: row.line, reason: `undecodable image: ${err.message}` });
       else {
         loader.rows.push(row);
-        loader.#images.push(d);
         if (foregroundKey !== null) loader.#foregrounds.push(foregrounds[i]!);
+        else loader.#images.push(decoded[i]!);
       }
     });
     return loader;
@@ -130,15 +129,15 @@ export class PairLoader {
       const r = order[index * batchSize + b]!;
       const row = this.rows[r]!;
       const rng = new SeededRandom(`${this.opts.seed}|sample|${epoch}|${index}|${b}`);
-      let img = this.#images[r]!;
+      let fg = this.#foregrounds[r];
+      let img: RawImage;
+      if (fg) {
+        // Drawn only when posterize is on, so earlier recipes keep their random stream.
+        if (this.opts.posterize > 0 && rng.next() < this.opts.posterize) fg = posterize(fg, rng.int(3, 6));
+        const stroked = rng.next() < this.opts.outline ? drawOutline(fg, rng.int(1, 2), darkInk(rng)) : fg;
+        img = composeForeground(stroked, side, this.opts.foregroundScale, rng);
+      } else img = this.#images[r]!;
       if (this.opts.train) {
-        let fg = this.#foregrounds[r];
-        if (fg) {
-          // Drawn only when posterize is on, so earlier recipes keep their random stream.
-          if (this.opts.posterize > 0 && rng.next() < this.opts.posterize) fg = posterize(fg, rng.int(3, 6));
-          const stroked = rng.next() < this.opts.outline ? drawOutline(fg, rng.int(1, 2), darkInk(rng)) : fg;
-          img = composeForeground(stroked, side, this.opts.foregroundScale, rng);
-        }
         img = randomResizedCrop(img, this.opts.cropScale, rng);
         img = colorJitter(img, this.opts.colorJitter, this.opts.grayscale, rng);
         // Draw only when blur is on, so runs without it keep the random stream (and batches) they had before blur existed.
@@ -162,6 +161,14 @@ export class PairLoader {
 
 const HANGUL = /[\u3131-\u318e\uac00-\ud7a3]/;
 
+/** An image decoded and resized so its shorter side is the model's size: enough for crops, small enough to cache. */
+async function decodeForCrops(path: string, imageConfig: ImageProcessorConfig): Promise<RawImage> {
+  const img = await decodeImage(path);
+  const side = imageConfig.cropSize.height;
+  const [h, w] = resizeOutputSize(img.height, img.width, { ...imageConfig, shortestEdge: side, size: undefined });
+  return h === img.height && w === img.width ? img : resizeRgb8(img, w, h, imageConfig.resample);
+}
+
 /** A near-black stroke colour, as outline styles use. */
 function darkInk(rng: SeededRandom): [number, number, number] {
   const v = rng.int(0, 48);
@@ -170,7 +177,8 @@ function darkInk(rng: SeededRandom): [number, number, number] {
 
 /** A transparent foreground as RGBA8; it must be at least the model's input size (it only shrinks). */
 async function decodeForeground(path: string, side: number): Promise<RgbaImage> {
-  const { data, info } = await sharp(path, { failOn: "error" }).ensureAlpha().raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(path, { failOn: "error" }).ensureAlpha().raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true })
+    .catch((err: Error) => { throw new Error(`foreground ${path}: ${err.message}`); });
   if (Math.min(info.width, info.height) < side) {
     throw new Error(`foreground ${path} is ${info.width}x${info.height}, smaller than the model's ${side} px input`);
   }

@@ -3,7 +3,7 @@
  * small synthetic images with known answers.
  */
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -126,6 +126,19 @@ describe("loader with transparent foregrounds", () => {
     assert.deepEqual([...batch.texts].sort(), ["a drawing of cat 1", "a drawing of cat 3", "고양이 0 그림", "고양이 2 그림"]);
     const val = (await PairLoader.create(rows, { ...withTemplates, train: false })).batch(0, 0);
     assert.deepEqual(val.texts, ["고양이 0", "cat 1", "고양이 2", "cat 3"]);
+  });
+
+  it("trains on the foreground alone: a broken foreground is a bad row, the baked image is not read", async () => {
+    writeFileSync(join(dir, "broken.png"), "not a png");
+    const resolved = resolveForegrounds([
+      { ...rows[0]!, image: join(dir, "broken.png"), line: 7 },
+      { ...rows[1]!, line: 8, extra: { foreground: "broken.png" } },
+      ...rows.slice(2),
+    ], "foreground", dir);
+    const train = await PairLoader.create(resolved, { ...opts(true), batchSize: 2 });
+    assert.deepEqual(train.rows.map((r) => r.line), [7, 3, 4]);
+    assert.deepEqual(train.bad.map((b) => b.line), [8]);
+    assert.match(train.bad[0]!.reason, /undecodable image: .*broken\.png/);
   });
 
   it("names the line of a row without a foreground", () => {
