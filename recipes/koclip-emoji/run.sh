@@ -6,7 +6,8 @@
 # 2. train a WordPiece tokenizer on the training captions (held-out concepts excluded)
 # 3. stage 1: train the KoCLIP model from scratch (model-config.json, train.json; seed 0)
 # 4. stage 2: continue it with fresh backgrounds, outline strokes, blur and prompt templates (train-stage2.json; seed 1)
-# 5. evaluate on OpenMoji and ship fp16 weights to models/koclip-emoji
+# 5. stage 3: the same recipe again from a warm restart of the learning rate (train-stage3.json; seed 2)
+# 6. evaluate on OpenMoji and ship fp16 weights to models/koclip-emoji
 # Every step resumes: a killed run picks up from its newest checkpoint.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,8 +18,9 @@ mkdir -p runs/koclip-emoji
   $KOCLIP tokenizer train --data data/emoji/train.jsonl --out runs/koclip-emoji/tokenizer --vocab-size 6000 --max-length 64 --merge-score likelihood
 $KOCLIP train --config recipes/koclip-emoji/train.json --resume
 $KOCLIP train --config recipes/koclip-emoji/train-stage2.json --resume
-$KOCLIP eval zeroshot --model runs/koclip-emoji/model-stage2 --data data/emoji/openmoji-cls.jsonl --by split --json | tail -1 > runs/koclip-emoji/eval-ko.json
-bin/koclip-node dist/recipes/koclip-emoji/ship.js models/koclip-emoji runs/koclip-emoji/model runs/koclip-emoji/model-stage2
+$KOCLIP train --config recipes/koclip-emoji/train-stage3.json --resume
+$KOCLIP eval zeroshot --model runs/koclip-emoji/model-stage3 --data data/emoji/openmoji-cls.jsonl --by split --json | tail -1 > runs/koclip-emoji/eval-ko.json
+bin/koclip-node dist/recipes/koclip-emoji/ship.js models/koclip-emoji runs/koclip-emoji/model runs/koclip-emoji/model-stage2 runs/koclip-emoji/model-stage3
 
 if [ "${1:-}" = "--bilingual" ]; then
   # Korean + English: a bilingual tokenizer, stage 1's model continued with it (shared pieces keep their embeddings).

@@ -117,7 +117,10 @@ export interface PatchResponse {
   tookMs: number;
 }
 
-/** What GET /api/status reports about the index; mirrors the index's own status record. */
+/**
+ * What GET /api/status reports about the index; mirrors the index's own status record
+ * (CollectionStatus) by copy, since importing it would pull node's types into the page's check.
+ */
 export interface CollectionStatusView {
   images: number;
   skipped: number;
