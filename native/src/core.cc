@@ -220,6 +220,14 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("config", at::show_config());
   out.Set("parallel", at::get_parallel_info());
   out.Set("allocator", dlsym(RTLD_DEFAULT, "mallctl") != nullptr ? "jemalloc" : "glibc");
+  // OpenBLAS's kernel set (e.g. "Haswell", "Cooperlake"): it depends on the CPU and on
+  // OPENBLAS_CORETYPE, and decides fp32 GEMM speed. Empty when the BLAS is not OpenBLAS.
+  std::string blasCore;
+  if (void* openblas = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD)) {
+    if (auto corename = reinterpret_cast<char* (*)()>(dlsym(openblas, "openblas_get_corename"))) blasCore = corename();
+    dlclose(openblas);
+  }
+  out.Set("openblasCore", blasCore);
 #ifdef KOCLIP_CUDA
   out.Set("cuda", true);
 #else

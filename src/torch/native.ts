@@ -50,12 +50,14 @@ export interface NativeQuantized {
   quantizedEngine(): string;
 }
 
-/** What libtorch and the process run with: version, build flags, threading, malloc, CUDA. */
+/** What libtorch and the process run with: version, build flags, threading, malloc, BLAS kernels, CUDA. */
 export interface BuildInfo {
   torchVersion: string;
   config: string;
   parallel: string;
   allocator: "jemalloc" | "glibc";
+  /** OpenBLAS's kernel set ("Haswell", "Cooperlake", …); "" when the BLAS is not OpenBLAS. */
+  openblasCore: string;
   cuda: boolean;
 }
 
