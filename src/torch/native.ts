@@ -80,7 +80,7 @@ function load(): NativeCore & NativeQuantized & NativeOps {
   // libgomp (libtorch's own threads, oneDNN) spins for a while after each parallel region, and
   // Debian's OpenBLAS (fp32 GEMMs) runs its own pthreads: on a 2-core machine the spinning
   // threads took the cores from each other. Passive waiting measured here: ViT-B/32 fp32 9.7 →
-  // 15.9 img/s, emoji training 135 → 162 pairs/s, bf16 inference −4%. libgomp reads the
+  // 15.9 img/s, emoji training 121 → 154 pairs/s, bf16 inference −4%. libgomp reads the
   // variable once, when it is loaded with the addon below; a value the user set wins.
   process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   return createRequire(import.meta.url)(file) as NativeCore & NativeQuantized & NativeOps;
