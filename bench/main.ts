@@ -56,8 +56,8 @@ const onednn = /MKL-DNN v([\d.]+)/.exec(info.config)?.[1];
 console.log(`# koclip benchmarks — ${new Date().toISOString().slice(0, 10)}${quick ? " (--quick: smoke run, numbers not meaningful)" : ""}`);
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}); libtorch ${info.torchVersion}, BLAS_INFO=${blas} ` +
-    `(Debian: OpenBLAS via libblas.so.3${info.openblasCore ? `, ${info.openblasCore} kernels, OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? "unset"}` : ""})${onednn ? `, oneDNN ${onednn}` : ""}, ATen CPU kernels ${capability}, ` +
-    `${T.numThreads()} intra-op threads (OMP_WAIT_POLICY ${process.env.OMP_WAIT_POLICY}), allocator ${info.allocator}, CUDA ${T.cudaAvailable() ? "yes" : "no"}`,
+    `(Debian: OpenBLAS via libblas.so.3${info.openblasCore ? `, ${info.openblasLibrary}, ${info.openblasCore} kernels, OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? "unset"}` : ""})${onednn ? `, oneDNN ${onednn}` : ""}, ATen CPU kernels ${capability}, ` +
+    `${T.numThreads()} intra-op threads (OMP_WAIT_POLICY ${process.env.OMP_WAIT_POLICY ?? "unset"}), allocator ${info.allocator}, CUDA ${T.cudaAvailable() ? "yes" : "no"}`,
 );
 const rows: BenchRow[] = [];
 for (const s of sections) {

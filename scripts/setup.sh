@@ -9,10 +9,11 @@ if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update
 # chromium: the browser tests (playwright-core drives it; no browser is ever downloaded).
-# libopenblas0-pthread: without it libtorch falls back to the reference BLAS (~5 GFLOP/s).
+# libopenblas0-openmp: without OpenBLAS libtorch falls back to the reference BLAS (~5 GFLOP/s), and its
+# OpenMP build shares libtorch's threads (the pthread build competes with them; see native/find-libtorch.mjs).
 $SUDO apt-get install -y --no-install-recommends \
   ca-certificates g++ make python3 \
-  libtorch-dev libopenblas0-pthread libjemalloc2 \
+  libtorch-dev libopenblas0-openmp libjemalloc2 \
   fonts-noto-color-emoji fonts-noto-cjk chromium
 # Node 20+: Debian 12 ships 18, so fetch Node 20's official build from the npm registry when needed.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

@@ -222,12 +222,19 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   out.Set("allocator", dlsym(RTLD_DEFAULT, "mallctl") != nullptr ? "jemalloc" : "glibc");
   // OpenBLAS's kernel set (e.g. "Haswell", "Cooperlake"): it depends on the CPU and on
   // OPENBLAS_CORETYPE, and decides fp32 GEMM speed. Empty when the BLAS is not OpenBLAS.
-  std::string blasCore;
+  // Its file says which build: openblas-openmp shares libtorch's OpenMP threads, openblas-pthread
+  // brings its own (see native/find-libtorch.mjs).
+  std::string blasCore, blasFile;
   if (void* openblas = dlopen("libopenblas.so.0", RTLD_LAZY | RTLD_NOLOAD)) {
-    if (auto corename = reinterpret_cast<char* (*)()>(dlsym(openblas, "openblas_get_corename"))) blasCore = corename();
+    if (auto corename = reinterpret_cast<char* (*)()>(dlsym(openblas, "openblas_get_corename"))) {
+      blasCore = corename();
+      Dl_info where;
+      if (dladdr(reinterpret_cast<void*>(corename), &where) && where.dli_fname) blasFile = where.dli_fname;
+    }
     dlclose(openblas);
   }
   out.Set("openblasCore", blasCore);
+  out.Set("openblasLibrary", blasFile);
 #ifdef KOCLIP_CUDA
   out.Set("cuda", true);
 #else

@@ -56,8 +56,9 @@ export interface BuildInfo {
   config: string;
   parallel: string;
   allocator: "jemalloc" | "glibc";
-  /** OpenBLAS's kernel set ("Haswell", "Cooperlake", …); "" when the BLAS is not OpenBLAS. */
+  /** OpenBLAS's kernel set ("Haswell", "Cooperlake", …) and the file it was loaded from ("" when the BLAS is not OpenBLAS). */
   openblasCore: string;
+  openblasLibrary: string;
   cuda: boolean;
 }
 
@@ -75,14 +76,8 @@ function load(): NativeCore & NativeQuantized & NativeOps {
   const file = process.env.KOCLIP_ADDON ?? join(packageRoot(), "build", "Release", "koclip.node");
   if (!existsSync(file)) {
     throw new Error(`koclip: native addon not built (${file} is missing). Install libtorch (apt-get install libtorch-dev ` +
-      `libopenblas0-pthread) and run \`npm rebuild koclip\` (or \`npm run install\` in a checkout).`);
+      `libopenblas0-openmp) and run \`npm rebuild koclip\` (or \`npm run install\` in a checkout).`);
   }
-  // libgomp (libtorch's own threads, oneDNN) spins for a while after each parallel region, and
-  // Debian's OpenBLAS (fp32 GEMMs) runs its own pthreads: on a 2-core machine the spinning
-  // threads took the cores from each other. Passive waiting measured here: ViT-B/32 fp32 9.7 →
-  // 15.9 img/s, emoji training 121 → 154 pairs/s, bf16 inference −4%. libgomp reads the
-  // variable once, when it is loaded with the addon below; a value the user set wins.
-  process.env.OMP_WAIT_POLICY ??= "PASSIVE";
   return createRequire(import.meta.url)(file) as NativeCore & NativeQuantized & NativeOps;
 }
 
