@@ -23,7 +23,7 @@ $KOCLIP eval zeroshot --model runs/koclip-emoji/model-stage3 --data data/emoji/o
 bin/koclip-node dist/recipes/koclip-emoji/ship.js models/koclip-emoji runs/koclip-emoji/model runs/koclip-emoji/model-stage2 runs/koclip-emoji/model-stage3
 
 if [ "${1:-}" = "--bilingual" ]; then
-  # Korean + English: a bilingual tokenizer, stage 1's model continued with it (shared pieces keep their embeddings).
+  # Korean + English: a bilingual tokenizer, the Korean model (stage 3) continued with it (shared pieces keep their embeddings).
   mkdir -p runs/koclip-emoji-bilingual
   [ -f runs/koclip-emoji-bilingual/tokenizer/tokenizer.json ] ||
     $KOCLIP tokenizer train --data data/emoji/train-bilingual.jsonl --out runs/koclip-emoji-bilingual/tokenizer --vocab-size 8000 --max-length 64
