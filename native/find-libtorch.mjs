@@ -61,9 +61,10 @@ if (!torch) {
 // When Debian's OpenMP build of OpenBLAS is installed (libopenblas0-openmp), the addon links it by
 // path, searched first: libtorch's own libblas.so.3 and liblapack.so.3 then resolve to the copies
 // already loaded, and everything shares libgomp's threads.
+const debian = torch.prefix === "/usr";
 const openmpBlas = join(torch.libDir, "openblas-openmp");
-const withOpenmpBlas = torch.prefix === "/usr" && existsSync(join(openmpBlas, "libopenblas.so.0"));
-if (torch.prefix === "/usr" && !withOpenmpBlas && process.argv[2] === "libraries") {
+const withOpenmpBlas = debian && existsSync(join(openmpBlas, "libopenblas.so.0"));
+if (debian && !withOpenmpBlas && process.argv[2] === "libraries") {
   console.error("koclip: warning: libopenblas0-openmp is not installed; OpenBLAS's pthread build and libtorch's OpenMP threads\n" +
     "will compete for the cores (about 2x slower fp32 here). apt-get install libopenblas0-openmp, then rebuild.");
 }

@@ -67,8 +67,9 @@ const FILTERS: Record<Exclude<ResampleFilter, "nearest">, Filter> = {
 
 /**
  * Pillow: 8 bits of result, 2 bits of headroom for negative lobes, the rest for the fraction.
- * Sums therefore fit an int32, as in Pillow's C; the loops say so with `| 0`, which lets V8 keep
- * them in integer registers (about 2x faster than float sums).
+ * Sums therefore fit an int32, as in Pillow's C; the loops accumulate with Math.imul and `| 0`,
+ * which keeps them in int32 (measured ~7% faster than float sums; `| 0` around a plain `*` was
+ * slower, since V8 then checks the product for overflow).
  */
 const PRECISION_BITS = 32 - 8 - 2;
 const HALF = 1 << (PRECISION_BITS - 1);
