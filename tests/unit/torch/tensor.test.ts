@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { existsSync, realpathSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { test } from "node:test";
 import * as T from "../../../src/torch/index.js";
@@ -155,4 +156,14 @@ test("runtime reports libtorch's build and uses every core", () => {
   assert.match(info.torchVersion, /^\d+\.\d+/);
   assert.ok(T.numThreads() >= 1);
   if (!process.env.KOCLIP_NUM_THREADS) assert.equal(T.numThreads(), availableParallelism());
+});
+
+test("with Debian's OpenMP OpenBLAS installed, libtorch's BLAS calls run on it (one thread pool)", (t) => {
+  const openmp = "/usr/lib/x86_64-linux-gnu/openblas-openmp/libopenblas.so.0";
+  if (!existsSync(openmp) || !T.buildInfo().config.includes("BLAS_INFO=generic")) return t.skip("not Debian's libtorch with libopenblas0-openmp");
+  // A GEMM big enough to go to BLAS, so the library is the one libtorch's calls resolved to.
+  T.tidy(() => T.randn([64, 64]).matmul(T.randn([64, 64])));
+  const info = T.buildInfo();
+  assert.equal(realpathSync(info.openblasLibrary), realpathSync(openmp));
+  assert.notEqual(info.openblasCore, "");
 });
