@@ -7,7 +7,8 @@
         "native/src/core.cc",
         "native/src/handles.cc",
         "native/src/ops_generated.cc",
-        "native/src/quantized.cc"
+        "native/src/quantized.cc",
+        "native/src/resample.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

@@ -1,4 +1,5 @@
-// Entry point of koclip.node: the thin libtorch binding. No model knowledge lives here.
+// Entry point of koclip.node: the thin libtorch binding (plus Pillow's resampling loops,
+// resample.cc). No model knowledge lives here.
 #include <ATen/Parallel.h>
 #include <dlfcn.h>
 #include <malloc.h>
@@ -13,6 +14,7 @@ void RegisterCore(Napi::Env env, Napi::Object exports);
 void InitTensorTable(Napi::Env env);
 void RegisterGeneratedOps(Napi::Env env, Napi::Object exports);
 void RegisterQuantized(Napi::Env env, Napi::Object exports);
+void RegisterResample(Napi::Env env, Napi::Object exports);
 }  // namespace koclip
 
 static Napi::Object Init(Napi::Env env, Napi::Object exports) {
@@ -37,6 +39,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   koclip::RegisterCore(env, exports);
   koclip::RegisterGeneratedOps(env, exports);
   koclip::RegisterQuantized(env, exports);
+  koclip::RegisterResample(env, exports);
   return exports;
 }
 

@@ -50,6 +50,11 @@ export interface NativeQuantized {
   quantizedEngine(): string;
 }
 
+/** Hand-written exports of native/src/resample.cc (see src/torch/resample.ts). */
+export interface NativeResample {
+  resampleAxisU8(src: Uint8Array, outer: number, axis: number, inner: number, first: Int32Array, count: Int32Array, weights: Int32Array, ksize: number, bits: number): Uint8Array;
+}
+
 /** What libtorch and the process run with: version, build flags, threading, malloc, BLAS kernels, CUDA. */
 export interface BuildInfo {
   torchVersion: string;
@@ -72,13 +77,13 @@ function packageRoot(): string {
   return dir;
 }
 
-function load(): NativeCore & NativeQuantized & NativeOps {
+function load(): NativeCore & NativeQuantized & NativeResample & NativeOps {
   const file = process.env.KOCLIP_ADDON ?? join(packageRoot(), "build", "Release", "koclip.node");
   if (!existsSync(file)) {
     throw new Error(`koclip: native addon not built (${file} is missing). Install libtorch (apt-get install libtorch-dev ` +
       `libopenblas0-openmp) and run \`npm rebuild koclip\` (or \`npm run install\` in a checkout).`);
   }
-  return createRequire(import.meta.url)(file) as NativeCore & NativeQuantized & NativeOps;
+  return createRequire(import.meta.url)(file) as NativeCore & NativeQuantized & NativeResample & NativeOps;
 }
 
 /** The loaded addon. */
