@@ -11,6 +11,7 @@
 #include <cstring>
 #include <dlfcn.h>
 
+#include "bytes.h"
 #include "guard.h"
 #include "handles.h"
 
@@ -50,7 +51,7 @@ static Napi::Value ToBytes(const Napi::CallbackInfo& info) {
   KOCLIP_GUARD({
     auto t = ArgTensor(info, 0).detach().to(at::kCPU).contiguous();
     auto n = static_cast<size_t>(t.numel() * t.element_size());
-    auto out = Napi::Uint8Array::New(info.Env(), n);
+    auto out = UninitializedBytes(info.Env(), n);
     if (n) std::memcpy(out.Data(), t.data_ptr(), n);
     return out;
   })

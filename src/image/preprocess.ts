@@ -6,6 +6,7 @@
  * `image_transforms.py` (`get_resize_output_image_size`, `center_crop`, `rescale`, `normalize`).
  */
 import { availableParallelism } from "node:os";
+import { uninitializedFloat32 } from "./buffers.js";
 import type { ImageProcessorConfig } from "./config.js";
 import { DEFAULT_MAX_PIXELS, decodeImage, type ImageInput, type RawImage } from "./raw_image.js";
 import { resizeRgb8, type Window } from "./resample.js";
@@ -122,7 +123,7 @@ export function preprocessRawImage(
     throw new RangeError(`RawImage ${img.width}x${img.height} needs ${img.width * img.height * 3} bytes, got ${img.data.length}`);
   }
   const [height, width] = outputSize(img.height, img.width, cfg);
-  const data = new Float32Array(3 * height * width);
+  const data = uninitializedFloat32(3 * height * width);
   processInto(img, cfg, data, 0);
   return { data, height, width };
 }
@@ -166,7 +167,7 @@ export async function preprocessImages(
   let width = fixed?.[1] ?? 0;
   // Without a fixed size the shape is known only once an image is done; keep results apart until then.
   const results: Float32Array[] = new Array(inputs.length);
-  const data = fixed ? new Float32Array(inputs.length * 3 * height * width) : null;
+  const data = fixed ? uninitializedFloat32(inputs.length * 3 * height * width) : null;
 
   let next = 0;
   let failed = false; // stop handing out work once one image has failed
@@ -196,7 +197,7 @@ export async function preprocessImages(
   await Promise.all(Array.from({ length: concurrency }, worker));
 
   if (data) return { data, shape: [inputs.length, 3, height, width] };
-  const joined = new Float32Array(inputs.length * 3 * height * width);
+  const joined = uninitializedFloat32(inputs.length * 3 * height * width);
   results.forEach((r, i) => joined.set(r, i * r.length));
   return { data: joined, shape: [inputs.length, 3, height, width] };
 }

@@ -17,7 +17,8 @@
  * vectorises them): a 640x480 photo to a 224 crop takes ~0.6 ms here (5 ms as JavaScript
  * loops), a 4000x3000 one ~45 ms (decoding that JPEG alone takes ~190 ms).
  */
-import { resampleAxisU8, type AxisTaps } from "../torch/index.js";
+// Not ../torch/index.js: prepare workers load this file, and the whole tensor API took them 0.5 s to load.
+import { resampleAxisU8, type AxisTaps } from "../torch/resample.js";
 import type { ResampleFilter } from "./config.js";
 import type { RawImage } from "./raw_image.js";
 

@@ -4,7 +4,7 @@
  * is the model's image size; each step then only crops, jitters and normalises. Everything random
  * is a function of (seed, epoch, position), so a resumed run builds exactly the same batches.
  */
-import { decodeImage, preprocessRawImage, resizeOutputSize, resizeRgb8, type ImageProcessorConfig, type RawImage } from "../image/index.js";
+import { decodeImage, preprocessRawImage, resizeOutputSize, resizeRgb8, uninitializedFloat32, type ImageProcessorConfig, type RawImage } from "../image/index.js";
 import type { BadRow, PairRow } from "../data/datasets.js";
 import { SeededRandom } from "../data/seeded.js";
 import { isAbsolute, resolve } from "node:path";
@@ -122,7 +122,7 @@ export class PairLoader {
     const { batchSize, imageConfig } = this.opts;
     const order = this.#order(epoch);
     const side = imageConfig.cropSize.height;
-    const pixels = new Float32Array(batchSize * 3 * side * side);
+    const pixels = uninitializedFloat32(batchSize * 3 * side * side); // every image is written below
     const texts: string[] = [];
     const groups: string[] = [];
     for (let b = 0; b < batchSize; b++) {
