@@ -20,9 +20,11 @@ namespace {
 // One output line: acc[i] = half + sum_k line[k * inner + i] * w[k], then clipped to a byte
 // after dropping `bits` fractional bits. Sums are int32 as in Pillow, whose weights leave two
 // bits of headroom so they cannot overflow; unsigned adds keep that well defined regardless.
-// The i loops are what vectorise (built for AVX2 and plain x86-64, picked at load time),
-// so callers make `inner` long: see Resample below.
+// The i loops are what vectorise (on x86-64 built for AVX2 and the baseline, picked at load
+// time), so callers make `inner` long: see ResampleAxisU8.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("O3"), target_clones("avx2", "default")))
+#endif
 void ResampleLine(const uint8_t* line, int inner, const int32_t* w, int taps, int bits, int32_t* acc, uint8_t* out) {
   const int32_t half = int32_t{1} << (bits - 1);
   for (int i = 0; i < inner; i++) acc[i] = half;
@@ -80,26 +82,30 @@ int32_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name) {
 // A horizontal pass over RGB rows is (rows, width, 3); a vertical pass is (1, height, width * 3).
 static Napi::Value ResampleAxisU8(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() != 9 || !info[0].IsTypedArray() || !info[4].IsTypedArray() || !info[5].IsTypedArray() || !info[6].IsTypedArray()) {
-    throw Napi::TypeError::New(env, "resampleAxisU8(src, outer, axis, inner, first, count, weights, ksize, bits): wrong arguments");
+  auto isArray = [&](size_t i, napi_typedarray_type type) {
+    return info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == type;
+  };
+  if (info.Length() != 9 || !(isArray(0, napi_uint8_array) || isArray(0, napi_uint8_clamped_array)) || !isArray(4, napi_int32_array) || !isArray(5, napi_int32_array) || !isArray(6, napi_int32_array)) {
+    throw Napi::TypeError::New(env, "resampleAxisU8(src: Uint8Array, outer, axis, inner, first: Int32Array, count: Int32Array, weights: Int32Array, ksize, bits): wrong arguments");
   }
-  auto src = info[0].As<Napi::Uint8Array>();
+  auto srcArray = info[0].As<Napi::TypedArray>();  // Uint8Array or Uint8ClampedArray (canvas pixels)
   const int32_t outer = ArgInt(info, 1, "outer"), axis = ArgInt(info, 2, "axis"), inner = ArgInt(info, 3, "inner");
   auto first = info[4].As<Napi::Int32Array>(), count = info[5].As<Napi::Int32Array>(), weights = info[6].As<Napi::Int32Array>();
   const int32_t ksize = ArgInt(info, 7, "ksize"), bits = ArgInt(info, 8, "bits");
   const size_t n = first.ElementLength();
   if (outer < 0 || axis < 0 || inner < 1 || ksize < 1 || bits < 1 || bits > 30) throw Napi::RangeError::New(env, "resampleAxisU8: bad sizes");
-  if (src.ElementLength() != static_cast<size_t>(outer) * axis * inner) throw Napi::RangeError::New(env, "resampleAxisU8: src length is not outer * axis * inner");
+  if (srcArray.ElementLength() != static_cast<size_t>(outer) * axis * inner) throw Napi::RangeError::New(env, "resampleAxisU8: src length is not outer * axis * inner");
   if (count.ElementLength() != n || weights.ElementLength() != n * ksize) throw Napi::RangeError::New(env, "resampleAxisU8: first, count and weights disagree in length");
   for (size_t j = 0; j < n; j++) {
     if (first[j] < 0 || count[j] < 0 || count[j] > ksize || first[j] + count[j] > axis) {
       throw Napi::RangeError::New(env, "resampleAxisU8: taps of output " + std::to_string(j) + " fall outside the input");
     }
   }
+  const uint8_t* src = static_cast<const uint8_t*>(srcArray.ArrayBuffer().Data()) + srcArray.ByteOffset();
   auto out = UninitializedBytes(env, static_cast<size_t>(outer) * n * inner);
   if (outer == 0 || n == 0) return out;
   if (outer == 1) {
-    ResampleAxis(src.Data(), inner, first.Data(), count.Data(), weights.Data(), ksize, bits, n, out.Data());
+    ResampleAxis(src, inner, first.Data(), count.Data(), weights.Data(), ksize, bits, n, out.Data());
     return out;
   }
   // A horizontal pass has inner = 3: too short a line to vectorise. Each strip of rows is
@@ -112,7 +118,7 @@ static Napi::Value ResampleAxisU8(const Napi::CallbackInfo& info) {
     const int rows = std::min(kStripRows, outer - r0);
     swapped.resize(static_cast<size_t>(rows) * axis * inner);
     result.resize(static_cast<size_t>(rows) * n * inner);
-    swap(src.Data() + static_cast<size_t>(r0) * axis * inner, rows, axis, inner, swapped.data());
+    swap(src + static_cast<size_t>(r0) * axis * inner, rows, axis, inner, swapped.data());
     ResampleAxis(swapped.data(), rows * inner, first.Data(), count.Data(), weights.Data(), ksize, bits, n, result.data());
     swap(result.data(), static_cast<int>(n), rows, inner, out.Data() + static_cast<size_t>(r0) * n * inner);
   }

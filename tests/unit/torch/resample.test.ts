@@ -58,3 +58,10 @@ test("resampleAxisU8 refuses taps outside the input and mismatched lengths with 
   assert.throws(() => resampleAxisU8(src, 2, 4, 3, taps(0, 1), 22), /src length/);
   assert.throws(() => resampleAxisU8(src, 1, 4, 3, { ...taps(0, 1), weights: Int32Array.of(1) }, 22), /disagree in length/);
 });
+
+test("resampleAxisU8 takes canvas bytes (Uint8ClampedArray) and refuses typed arrays of other types", () => {
+  const taps = { first: Int32Array.of(0), count: Int32Array.of(1), weights: Int32Array.of(1 << 22), ksize: 1 };
+  assert.deepEqual([...resampleAxisU8(Uint8ClampedArray.of(7, 8, 9) as unknown as Uint8Array, 1, 1, 3, taps, 22)], [7, 8, 9]);
+  assert.throws(() => resampleAxisU8(new Uint16Array(3) as unknown as Uint8Array, 1, 1, 3, taps, 22), TypeError);
+  assert.throws(() => resampleAxisU8(new Uint8Array(3), 1, 1, 3, { ...taps, weights: Float32Array.of(1) as unknown as Int32Array }, 22), TypeError);
+});
