@@ -13,8 +13,8 @@
  * every core busy, and a preparing thread that takes a core from one of its OpenMP threads
  * stalls the others at the next barrier, so overlapping cost about twice the preparation's CPU
  * time (ViT-B/32 fp32 on 2 cores, batches of 32 JPEGs 640x480: 1.83 s each overlapped, against
- * 0.17 s preparing plus 1.37 s in the model in turns). Each batch is committed in one transaction, which is what
- * makes a killed run resumable (see store.ts).
+ * 0.17 s preparing plus 1.37 s in the model in turns). Each batch is committed in one
+ * transaction, which is what makes a killed run resumable (see store.ts).
  */
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
@@ -143,7 +143,7 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
 
   const writer = IndexWriter.open(opts.db);
   const report: IndexReport = { added: 0, updated: 0, unchanged: 0, removed: 0, skipped: [], seconds: 0, ignored, reembedded: 0 };
-  const preparer = new PreparePool(Math.min(availableParallelism(), MAX_PREPARE_WORKERS));
+  let preparer: PreparePool | null = null; // started only when there is work (a re-run with none takes 0.1 s)
   try {
     const id = modelIdentity(model.dir);
     report.reembedded = writer.setModel(opts.modelName ?? id.model, id.fingerprint, model.embedDim, root);
@@ -165,8 +165,9 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
 
     const batches: FoundFile[][] = [];
     for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
+    if (todo.length) preparer = new PreparePool(Math.min(availableParallelism(), MAX_PREPARE_WORKERS));
     const prepare = (files: FoundFile[]) =>
-      preparer.prepare({ files, knownHashes: new Map(files.flatMap((f) => (known.has(f.rel) ? [[f.rel, known.get(f.rel)!.hash]] : []))), imageConfig: model.imageConfig, maxPixels });
+      preparer!.prepare({ files, knownHashes: new Map(files.flatMap((f) => (known.has(f.rel) ? [[f.rel, known.get(f.rel)!.hash]] : []))), imageConfig: model.imageConfig, maxPixels });
     const overlap = model.device.startsWith("cuda"); // see the file comment
     let next = batches.length ? prepare(batches[0]!) : null;
     for (let b = 0; b < batches.length; b++) {
@@ -186,7 +187,7 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
     }
   } finally {
     writer.close();
-    await preparer.close();
+    await preparer?.close();
   }
   // Bring the neighbour index (HNSW file when large) up to date now, not at the first query.
   const c = Collection.open(opts.db, { annThreshold: opts.annThreshold });
