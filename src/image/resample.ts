@@ -15,7 +15,7 @@
  * on the 224-crop downscales and 0.063 / 1.0 on the 100x60 upscale, failing our tolerance.
  * Only the cropped window is computed, and the passes run in C++ (`resampleAxisU8`, which
  * vectorises them): a 640x480 photo to a 224 crop takes ~0.6 ms here (5 ms as JavaScript
- * loops), a 4000x3000 one ~45 ms (decoding that JPEG alone takes ~190 ms).
+ * loops), a 4000x3000 one ~20 ms (decoding that JPEG alone takes ~190 ms).
  */
 // Not ../torch/index.js: prepare workers load this file, and the whole tensor API took them 0.5 s to load.
 import { resampleAxisU8, type AxisTaps } from "../torch/resample.js";
