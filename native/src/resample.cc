@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bytes.h"
+#include "handles.h"
 
 namespace koclip {
 
@@ -68,9 +69,12 @@ void ResampleAxis(const uint8_t* src, int inner, const int32_t* first, const int
   }
 }
 
-int32_t ArgInt(const Napi::CallbackInfo& info, size_t i, const char* name) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), std::string("resampleAxisU8: ") + name + " must be a number");
-  return info[i].As<Napi::Number>().Int32Value();
+// The binding's integer argument (handles.h: a TypeError unless an integer), kept to int32, the
+// loops' index type.
+int32_t ArgInt32(const Napi::CallbackInfo& info, size_t i) {
+  const int64_t v = ArgInt(info, i);
+  if (v < INT32_MIN || v > INT32_MAX) throw Napi::RangeError::New(info.Env(), "resampleAxisU8: argument " + std::to_string(i) + " out of range");
+  return static_cast<int32_t>(v);
 }
 
 }  // namespace
@@ -89,9 +93,9 @@ static Napi::Value ResampleAxisU8(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "resampleAxisU8(src: Uint8Array, outer, axis, inner, first: Int32Array, count: Int32Array, weights: Int32Array, ksize, bits): wrong arguments");
   }
   auto srcArray = info[0].As<Napi::TypedArray>();  // Uint8Array or Uint8ClampedArray (canvas pixels)
-  const int32_t outer = ArgInt(info, 1, "outer"), axis = ArgInt(info, 2, "axis"), inner = ArgInt(info, 3, "inner");
+  const int32_t outer = ArgInt32(info, 1), axis = ArgInt32(info, 2), inner = ArgInt32(info, 3);
   auto first = info[4].As<Napi::Int32Array>(), count = info[5].As<Napi::Int32Array>(), weights = info[6].As<Napi::Int32Array>();
-  const int32_t ksize = ArgInt(info, 7, "ksize"), bits = ArgInt(info, 8, "bits");
+  const int32_t ksize = ArgInt32(info, 7), bits = ArgInt32(info, 8);
   const size_t n = first.ElementLength();
   if (outer < 0 || axis < 0 || inner < 1 || ksize < 1 || bits < 1 || bits > 30) throw Napi::RangeError::New(env, "resampleAxisU8: bad sizes");
   if (srcArray.ElementLength() != static_cast<size_t>(outer) * axis * inner) throw Napi::RangeError::New(env, "resampleAxisU8: src length is not outer * axis * inner");

@@ -57,6 +57,8 @@ test("resampleAxisU8 refuses taps outside the input and mismatched lengths with 
   assert.throws(() => resampleAxisU8(src, 1, 4, 3, { ...taps(0, 3) }, 22), RangeError); // more taps than ksize
   assert.throws(() => resampleAxisU8(src, 2, 4, 3, taps(0, 1), 22), /src length/);
   assert.throws(() => resampleAxisU8(src, 1, 4, 3, { ...taps(0, 1), weights: Int32Array.of(1) }, 22), /disagree in length/);
+  assert.throws(() => resampleAxisU8(src, 1, 4.5, 3, taps(0, 1), 22), /argument 2: expected an integer/); // not truncated to 4
+  assert.throws(() => resampleAxisU8(src, 2 ** 32 + 1, 4, 3, taps(0, 1), 22), /argument 1 out of range/); // not wrapped to 1
 });
 
 test("resampleAxisU8 takes canvas bytes (Uint8ClampedArray) and refuses typed arrays of other types", () => {
