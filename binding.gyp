@@ -21,7 +21,8 @@
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-O2", "-Wno-unused-parameter", "-Wno-deprecated-declarations", "<!@(node native/find-libtorch.mjs cflags)"],
+      "ldflags": ["<!@(node native/find-libtorch.mjs cflags)"],
       "libraries": ["<!@(node native/find-libtorch.mjs libraries)"]
     }
   ]

@@ -67,6 +67,7 @@ export const OPS = [
   "tanh(Tensor self) -> Tensor = at::tanh(self)",
   "erf(Tensor self) -> Tensor = at::erf(self)",
   "sigmoid(Tensor self) -> Tensor = at::sigmoid(self)",
+  "silu(Tensor self) -> Tensor = at::silu(self)",
   "relu(Tensor self) -> Tensor = at::relu(self)",
   "gelu(Tensor self, str approximate=\"none\") -> Tensor = at::gelu(self, approximate)",
   "sin(Tensor self) -> Tensor = at::sin(self)",
@@ -121,7 +122,7 @@ export const OPS = [
   "cross_entropy(Tensor self, Tensor target, Tensor? weight=null, int reduction=1, int ignore_index=-100, float label_smoothing=0) -> Tensor = at::cross_entropy_loss(self, target, weight, reduction, ignore_index, label_smoothing)",
   "scaled_dot_product_attention(Tensor query, Tensor key, Tensor value, Tensor? attn_mask=null, float dropout_p=0, bool is_causal=false, float? scale=null) -> Tensor = koclip::ScaledDotProductAttention(query, key, value, attn_mask, dropout_p, is_causal, scale)",
 
-  // in-place updates, for optimizers and initialisers (callers run them under noGrad)
+  // in-place updates: optimizers and initialisers (under noGrad), and intermediates autograd allows
   "add_(Tensor self, TensorOrScalar other, Scalar alpha=1) -> self = self.add_(other, alpha)",
   "sub_(Tensor self, TensorOrScalar other, Scalar alpha=1) -> self = self.sub_(other, alpha)",
   "mul_(Tensor self, TensorOrScalar other) -> self = self.mul_(other)",
@@ -135,6 +136,11 @@ export const OPS = [
   "fill_(Tensor self, Scalar value) -> self = self.fill_(value)",
   "normal_(Tensor self, float mean=0, float std=1) -> self = self.normal_(mean, std)",
   "uniform_(Tensor self, float from=0, float to=1) -> self = self.uniform_(from, to)",
+
+  // in-place activations, for a layer's fresh intermediates when autograd does not track them
+  "silu_(Tensor self) -> self = koclip::SiluInPlace(self)",
+  "gelu_(Tensor self, str approximate=\"none\") -> self = koclip::GeluInPlace(self, approximate)",
+  "relu_(Tensor self) -> self = self.relu_()",
 
   // scalars out
   "item(Tensor self) -> float = self.item().toDouble()",

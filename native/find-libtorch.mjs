@@ -76,7 +76,10 @@ const libs = ["-ltorch", "-ltorch_cpu", "-lc10"];
 const field = process.argv[2];
 const out = {
   include_dirs: torch.include.join(" "),
-  defines: [`_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...(torch.cuda ? ["KOCLIP_CUDA=1"] : [])].join(" "),
+  defines: [`_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...(torch.cuda ? ["KOCLIP_CUDA=1"] : []), ...(withOpenmpBlas ? ["KOCLIP_OPENMP_BLAS=1"] : [])].join(" "),
+  // With one OpenMP pool for libtorch and OpenBLAS, the addon's own parallel loops (ATen's inline
+  // at::parallel_for, composite.h's attention) join it; they need -fopenmp to run in parallel at all.
+  cflags: withOpenmpBlas ? "-fopenmp" : "",
   // libtorch_cuda registers its kernels from static initialisers; --no-as-needed keeps the linker from
   // dropping it because no symbol is referenced directly.
   libraries: [
@@ -89,7 +92,7 @@ const out = {
   summary: JSON.stringify({ ...torch, openmpBlas: withOpenmpBlas }),
 }[field];
 if (out === undefined) {
-  console.error(`usage: find-libtorch.mjs include_dirs|defines|libraries|summary`);
+  console.error(`usage: find-libtorch.mjs include_dirs|defines|cflags|libraries|summary`);
   process.exit(2);
 }
 console.log(out);

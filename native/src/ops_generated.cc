@@ -607,6 +607,15 @@ static Napi::Value Op_sigmoid(const Napi::CallbackInfo& info) {
   })
 }
 
+static Napi::Value Op_silu(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Napi::TypeError::New(env, "silu: expected 1 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    return Wrap(env, at::silu(self));
+  })
+}
+
 static Napi::Value Op_relu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "relu: expected 1 arguments");
@@ -1382,6 +1391,34 @@ static Napi::Value Op_uniform_(const Napi::CallbackInfo& info) {
   })
 }
 
+static Napi::Value Op_silu_(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Napi::TypeError::New(env, "silu_: expected 1 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    koclip::SiluInPlace(self); return info[0];
+  })
+}
+
+static Napi::Value Op_gelu_(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2) throw Napi::TypeError::New(env, "gelu_: expected 2 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    std::string approximate = ArgString(info, 1);
+    koclip::GeluInPlace(self, approximate); return info[0];
+  })
+}
+
+static Napi::Value Op_relu_(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Napi::TypeError::New(env, "relu_: expected 1 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    self.relu_(); return info[0];
+  })
+}
+
 static Napi::Value Op_item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "item: expected 1 arguments");
@@ -1463,6 +1500,7 @@ void RegisterGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("tanh", Napi::Function::New(env, Op_tanh, "tanh"));
   exports.Set("erf", Napi::Function::New(env, Op_erf, "erf"));
   exports.Set("sigmoid", Napi::Function::New(env, Op_sigmoid, "sigmoid"));
+  exports.Set("silu", Napi::Function::New(env, Op_silu, "silu"));
   exports.Set("relu", Napi::Function::New(env, Op_relu, "relu"));
   exports.Set("gelu", Napi::Function::New(env, Op_gelu, "gelu"));
   exports.Set("sin", Napi::Function::New(env, Op_sin, "sin"));
@@ -1537,6 +1575,9 @@ void RegisterGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("fill_", Napi::Function::New(env, Op_fill_, "fill_"));
   exports.Set("normal_", Napi::Function::New(env, Op_normal_, "normal_"));
   exports.Set("uniform_", Napi::Function::New(env, Op_uniform_, "uniform_"));
+  exports.Set("silu_", Napi::Function::New(env, Op_silu_, "silu_"));
+  exports.Set("gelu_", Napi::Function::New(env, Op_gelu_, "gelu_"));
+  exports.Set("relu_", Napi::Function::New(env, Op_relu_, "relu_"));
   exports.Set("item", Napi::Function::New(env, Op_item, "item"));
   exports.Set("allclose", Napi::Function::New(env, Op_allclose, "allclose"));
 }

@@ -62,6 +62,7 @@ export interface NativeOps {
   tanh(self: Handle): Handle;
   erf(self: Handle): Handle;
   sigmoid(self: Handle): Handle;
+  silu(self: Handle): Handle;
   relu(self: Handle): Handle;
   gelu(self: Handle, approximate: string): Handle;
   sin(self: Handle): Handle;
@@ -136,6 +137,9 @@ export interface NativeOps {
   fill_(self: Handle, value: number): Handle;
   normal_(self: Handle, mean: number, std: number): Handle;
   uniform_(self: Handle, from: number, to: number): Handle;
+  silu_(self: Handle): Handle;
+  gelu_(self: Handle, approximate: string): Handle;
+  relu_(self: Handle): Handle;
   item(self: Handle): number;
   allclose(self: Handle, other: Handle, rtol: number, atol: number): boolean;
 }

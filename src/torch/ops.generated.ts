@@ -268,6 +268,11 @@ export function sigmoid(self: Tensor): Tensor {
   return Tensor.adopt(native.sigmoid(self.handle));
 }
 
+/** ATen `silu`. */
+export function silu(self: Tensor): Tensor {
+  return Tensor.adopt(native.silu(self.handle));
+}
+
 /** ATen `relu`. */
 export function relu(self: Tensor): Tensor {
   return Tensor.adopt(native.relu(self.handle));
@@ -594,6 +599,24 @@ export function uniform_(self: Tensor, from: number = 0, to: number = 1): Tensor
   return self;
 }
 
+/** ATen `silu_`. */
+export function silu_(self: Tensor): Tensor {
+  native.silu_(self.handle);
+  return self;
+}
+
+/** ATen `gelu_`. */
+export function gelu_(self: Tensor, approximate: string = "none"): Tensor {
+  native.gelu_(self.handle, approximate);
+  return self;
+}
+
+/** ATen `relu_`. */
+export function relu_(self: Tensor): Tensor {
+  native.relu_(self.handle);
+  return self;
+}
+
 /** ATen `item`. */
 export function item(self: Tensor): number {
   return native.item(self.handle);
@@ -652,6 +675,7 @@ declare module "./tensor.js" {
     tanh(): Tensor;
     erf(): Tensor;
     sigmoid(): Tensor;
+    silu(): Tensor;
     relu(): Tensor;
     gelu(approximate?: string): Tensor;
     sin(): Tensor;
@@ -712,6 +736,9 @@ declare module "./tensor.js" {
     fill_(value: number): Tensor;
     normal_(mean?: number, std?: number): Tensor;
     uniform_(from?: number, to?: number): Tensor;
+    silu_(): Tensor;
+    gelu_(approximate?: string): Tensor;
+    relu_(): Tensor;
     item(): number;
     allclose(other: Tensor, rtol?: number, atol?: number): boolean;
   }
@@ -854,6 +881,9 @@ Tensor.prototype.erf = function (this: Tensor) {
 };
 Tensor.prototype.sigmoid = function (this: Tensor) {
   return sigmoid(this);
+};
+Tensor.prototype.silu = function (this: Tensor) {
+  return silu(this);
 };
 Tensor.prototype.relu = function (this: Tensor) {
   return relu(this);
@@ -1034,6 +1064,15 @@ Tensor.prototype.normal_ = function (this: Tensor, mean: number = 0, std: number
 };
 Tensor.prototype.uniform_ = function (this: Tensor, from: number = 0, to: number = 1) {
   return uniform_(this, from, to);
+};
+Tensor.prototype.silu_ = function (this: Tensor) {
+  return silu_(this);
+};
+Tensor.prototype.gelu_ = function (this: Tensor, approximate: string = "none") {
+  return gelu_(this, approximate);
+};
+Tensor.prototype.relu_ = function (this: Tensor) {
+  return relu_(this);
 };
 Tensor.prototype.item = function (this: Tensor) {
   return item(this);

@@ -10,7 +10,7 @@
  * Checkpoint names under the encoder: `layers.N.self_attn.{q,k,v,out}_proj`, `layers.N.layer_norm1`,
  * `layers.N.mlp.fc1`, `layers.N.mlp.fc2`, `layers.N.layer_norm2`.
  */
-import { activate, LayerNorm, Linear, multiHeadAttention, normalInit, type Activation, type VarBuilder } from "../../nn/index.js";
+import { activateInPlace, LayerNorm, Linear, multiHeadAttention, normalInit, type Activation, type VarBuilder } from "../../nn/index.js";
 import { tidy, type Tensor } from "../../torch/index.js";
 import type { ClipEncoderConfig } from "./config.js";
 
@@ -60,7 +60,7 @@ export class ClipMlp {
   }
 
   forward(x: Tensor): Tensor {
-    return this.fc2.forward(activate(this.act, this.fc1.forward(x)));
+    return this.fc2.forward(activateInPlace(this.act, this.fc1.forward(x)));
   }
 }
 

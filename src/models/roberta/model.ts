@@ -12,7 +12,7 @@
  *   const text = new RobertaModel(store.root.pp("text_model"), cfg);
  *   const { lastHiddenState, pooledOutput } = text.forward(batch);   // [B, T, H], [B, H]
  */
-import { Embedding, LayerNorm, Linear, activate, keyPaddingMask, mergeHeads, normalInit, splitHeads, type VarBuilder } from "../../nn/index.js";
+import { Embedding, LayerNorm, Linear, activateInPlace, keyPaddingMask, mergeHeads, normalInit, splitHeads, type VarBuilder } from "../../nn/index.js";
 import { arange, scaledDotProductAttention, tidy, type Tensor } from "../../torch/index.js";
 import type { TextBatch, TowerOutput } from "../dual_encoder.js";
 import { defaultPositionIds, type PositionIdsScheme, type RobertaConfig } from "./config.js";
@@ -145,7 +145,7 @@ export class RobertaLayer {
 
   /** Position-wise FFN: dense → activation → dense. */
   feedForward(a: Tensor, training: boolean): Tensor {
-    const hidden = activate(this.cfg.hidden_act, this.intermediate.forward(a)); // [B, T, intermediate_size]
+    const hidden = activateInPlace(this.cfg.hidden_act, this.intermediate.forward(a)); // [B, T, intermediate_size]
     return this.output.forward(hidden).dropout(this.cfg.hidden_dropout_prob, training);
   }
 }

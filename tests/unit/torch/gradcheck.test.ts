@@ -106,6 +106,7 @@ const CHECKS: Record<string, Check> = {
   tanh: { shapes: [[4]], fn: ([x]) => x!.tanh() },
   erf: { shapes: [[4]], fn: ([x]) => x!.erf() },
   sigmoid: { shapes: [[4]], fn: ([x]) => x!.sigmoid() },
+  silu: { shapes: [[5]], fn: ([x]) => x!.silu() },
   relu: { shapes: [[4]], fn: ([x]) => x!.relu(), domain: "away-from-zero" },
   gelu: { shapes: [[5]], fn: ([x]) => x!.gelu("none").add(x!.gelu("tanh")) },
   sin: { shapes: [[4]], fn: ([x]) => x!.sin() },
@@ -148,12 +149,13 @@ const CHECKS: Record<string, Check> = {
 };
 
 // Ops with no gradient to check: creation, comparisons, integer results, in-place updates
-// (run under noGrad by optimizers), scalar outputs, and piecewise-constant functions.
+// (run under noGrad by optimizers; the in-place activations only on tensors autograd does not
+// track), scalar outputs, and piecewise-constant functions.
 const NOT_DIFFERENTIABLE = new Set([
   "detach", "one_hot", "zeros", "ones", "full", "arange", "eye", "zeros_like", "ones_like", "floor", "round",
   "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "isfinite", "argmax", "argsort",
   "all", "any", "add_", "sub_", "mul_", "div_", "addcmul_", "addcdiv_", "lerp_", "clamp_", "copy_", "zero_",
-  "fill_", "normal_", "uniform_", "item", "allclose",
+  "fill_", "normal_", "uniform_", "silu_", "gelu_", "relu_", "item", "allclose",
 ]);
 
 test("every op in gen/ops.mjs is gradient-checked or listed as not differentiable", async () => {

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { keyPaddingMask, mergeHeads, multiHeadAttention, splitHeads } from "../../../src/nn/index.js";
+import * as T from "../../../src/torch/index.js";
+
+/** softmax(q kᵀ · scale + mask) v for one [T, D] head, in plain numbers. */
+function naiveHead(q: number[][], k: number[][], v: number[][], allowed: (i: number, j: number) => boolean, scale: number): number[][] {
+  return q.map((qi, i) => {
+    const scores = k.map((kj, j) => (allowed(i, j) ? qi.reduce((s, x, d) => s + x * kj[d]!, 0) * scale : -Infinity));
+    const max = Math.max(...scores);
+    const e = scores.map((s) => Math.exp(s - max));
+    const z = e.reduce((a, b) => a + b, 0);
+    return v[0]!.map((_, d) => e.reduce((s, w, j) => s + (w / z) * v[j]![d]!, 0));
+  });
+}
+
+function rows(t: T.Tensor): number[][][][] {
+  const [b, h, n, d] = t.shape as [number, number, number, number];
+  const flat = t.toArray();
+  return Array.from({ length: b }, (_, bi) => Array.from({ length: h }, (_, hi) =>
+    Array.from({ length: n }, (_, ni) => flat.slice(((bi * h + hi) * n + ni) * d, ((bi * h + hi) * n + ni + 1) * d))));
+}
+
+function maxDiff(a: number[], b: number[]): number {
+  return a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
+}
+
+// Inference (no autograd) takes a separate route on Debian's libtorch 1.13 (composite.h: each head's
+// products straight to BLAS, heads in parallel); these check it against the maths and against the
+// batched route autograd uses.
+test("attention without autograd: padding masks, causal masks and unequal lengths give the formula's values", () => {
+  T.tidy(() => {
+    const heads = 3, d = 8, tq = 5, tk = 7;
+    const q = T.randn([2, tq, heads * d], { seed: 1 }), k = T.randn([2, tk, heads * d], { seed: 2 }), v = T.randn([2, tk, heads * d], { seed: 3 });
+    const lengths = [7, 4];
+    const mask = keyPaddingMask(T.tensor(lengths.flatMap((n) => Array.from({ length: tk }, (_, j) => (j < n ? 1 : 0))), { shape: [2, tk], dtype: "int64" }));
+    const cases: [string, () => T.Tensor, (b: number) => (i: number, j: number) => boolean][] = [
+      ["padding mask", () => multiHeadAttention(q, k, v, heads, { mask }), (b) => (_i, j) => j < lengths[b]!],
+      ["causal", () => multiHeadAttention(q, k, v, heads, { causal: true }), () => (i, j) => j <= i],
+      ["no mask", () => multiHeadAttention(q, k, v, heads), () => () => true],
+    ];
+    const [qh, kh, vh] = [rows(splitHeads(q, heads)), rows(splitHeads(k, heads)), rows(splitHeads(v, heads))];
+    for (const [name, run, allowed] of cases) {
+      const got = rows(splitHeads(T.noGrad(run), heads));
+      for (let b = 0; b < 2; b++) {
+        for (let h = 0; h < heads; h++) {
+          const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, allowed(b), 1 / Math.sqrt(d));
+          assert.ok(maxDiff(got[b]![h]!.flat(), want.flat()) < 1e-5, `${name}: batch ${b} head ${h}`);
+        }
+      }
+    }
+  });
+});
+
+test("attention: the inference route and autograd's batched route agree on ViT-sized heads, additive masks and autocast", () => {
+  T.tidy(() => {
+    const q = T.randn([4, 50, 96], { seed: 4 }), k = T.randn([4, 50, 96], { seed: 5 }), v = T.randn([4, 50, 96], { seed: 6 });
+    const additive = T.randn([4, 1, 50, 50], { seed: 7 });
+    const sdpa = (mask: T.Tensor | null) => mergeHeads(T.scaledDotProductAttention(splitHeads(q, 2), splitHeads(k, 2), splitHeads(v, 2), mask));
+    for (const mask of [null, additive]) {
+      const inference = T.noGrad(() => sdpa(mask)).toArray();
+      const inferenceAutocast = T.noGrad(() => T.autocast("cpu", () => sdpa(mask))).toFloat32Array();
+      q.requiresGrad = true; // the batched route
+      const batched = sdpa(mask).detach().toArray();
+      q.requiresGrad = false;
+      assert.ok(maxDiff(inference, batched) < 1e-5, `mask ${mask ? "additive" : "none"}`);
+      // Under autocast the batched route may compute in bfloat16; either way within bf16's error.
+      assert.ok(maxDiff(Array.from(inferenceAutocast), batched) < 5e-2);
+    }
+  });
+});
