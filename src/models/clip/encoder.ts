@@ -10,7 +10,7 @@
  * Checkpoint names under the encoder: `layers.N.self_attn.{q,k,v,out}_proj`, `layers.N.layer_norm1`,
  * `layers.N.mlp.fc1`, `layers.N.mlp.fc2`, `layers.N.layer_norm2`.
  */
-import { activateInPlace, LayerNorm, Linear, multiHeadAttention, normalInit, type Activation, type VarBuilder } from "../../nn/index.js";
+import { activateInPlace, LayerNorm, Linear, multiHeadAttention, normalInit, SharedInputLinears, type Activation, type VarBuilder } from "../../nn/index.js";
 import { tidy, type Tensor } from "../../torch/index.js";
 import type { ClipEncoderConfig } from "./config.js";
 
@@ -22,6 +22,8 @@ export class ClipAttention {
   readonly qProj: Linear;
   readonly kProj: Linear;
   readonly vProj: Linear;
+  /** q, k and v projections from one product at int8 */
+  readonly qkv: SharedInputLinears;
   readonly outProj: Linear;
   readonly heads: number;
 
@@ -30,16 +32,18 @@ export class ClipAttention {
     // HF's _init_weights: inputs get d^-½·(2L)^-½ (GPT-2's depth scaling), the output d^-½; biases 0.
     const inStd = d ** -0.5 * (2 * cfg.num_hidden_layers) ** -0.5 * cfg.initializer_factor;
     const outStd = d ** -0.5 * cfg.initializer_factor;
-    this.qProj = new Linear(vb.pp("q_proj"), d, d, { init: normalInit(inStd) });
-    this.kProj = new Linear(vb.pp("k_proj"), d, d, { init: normalInit(inStd) });
-    this.vProj = new Linear(vb.pp("v_proj"), d, d, { init: normalInit(inStd) });
+    this.qProj = new Linear(vb.pp("q_proj"), d, d, { init: normalInit(inStd), int8: false });
+    this.kProj = new Linear(vb.pp("k_proj"), d, d, { init: normalInit(inStd), int8: false });
+    this.vProj = new Linear(vb.pp("v_proj"), d, d, { init: normalInit(inStd), int8: false });
+    this.qkv = new SharedInputLinears(vb.store, [this.qProj, this.kProj, this.vProj]);
     this.outProj = new Linear(vb.pp("out_proj"), d, d, { init: normalInit(outStd) });
     this.heads = cfg.num_attention_heads;
   }
 
   /** x [B, T, D]; mask boolean [B, 1, 1|T, T] (true = may attend) or null → [B, T, D]. */
   forward(x: Tensor, mask: Tensor | null): Tensor {
-    const attended = multiHeadAttention(this.qProj.forward(x), this.kProj.forward(x), this.vProj.forward(x), this.heads, { mask });
+    const [q, k, v] = this.qkv.forward(x) as [Tensor, Tensor, Tensor];
+    const attended = multiHeadAttention(q, k, v, this.heads, { mask });
     return this.outProj.forward(attended);
   }
 }

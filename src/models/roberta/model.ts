@@ -12,7 +12,7 @@
  *   const text = new RobertaModel(store.root.pp("text_model"), cfg);
  *   const { lastHiddenState, pooledOutput } = text.forward(batch);   // [B, T, H], [B, H]
  */
-import { Embedding, LayerNorm, Linear, activateInPlace, keyPaddingMask, mergeHeads, normalInit, splitHeads, type VarBuilder } from "../../nn/index.js";
+import { Embedding, LayerNorm, Linear, SharedInputLinears, activateInPlace, keyPaddingMask, mergeHeads, normalInit, splitHeads, type VarBuilder } from "../../nn/index.js";
 import { arange, scaledDotProductAttention, tidy, type Tensor } from "../../torch/index.js";
 import type { TextBatch, TowerOutput } from "../dual_encoder.js";
 import { defaultPositionIds, type PositionIdsScheme, type RobertaConfig } from "./config.js";
@@ -101,6 +101,8 @@ export class RobertaLayer {
   readonly query: Linear;
   readonly key: Linear;
   readonly value: Linear;
+  /** query, key and value from one product at int8 */
+  readonly queryKeyValue: SharedInputLinears;
   readonly attentionOut: Linear;
   readonly attentionNorm: LayerNorm;
   readonly intermediate: Linear;
@@ -111,9 +113,10 @@ export class RobertaLayer {
     const h = cfg.hidden_size;
     const init = { init: normalInit(cfg.initializer_range) }; // HF: N(0, initializer_range) weights, zero biases
     const selfAttn = vb.pp("attention").pp("self");
-    this.query = new Linear(selfAttn.pp("query"), h, h, init);
-    this.key = new Linear(selfAttn.pp("key"), h, h, init);
-    this.value = new Linear(selfAttn.pp("value"), h, h, init);
+    this.query = new Linear(selfAttn.pp("query"), h, h, { ...init, int8: false });
+    this.key = new Linear(selfAttn.pp("key"), h, h, { ...init, int8: false });
+    this.value = new Linear(selfAttn.pp("value"), h, h, { ...init, int8: false });
+    this.queryKeyValue = new SharedInputLinears(vb.store, [this.query, this.key, this.value]);
     const attnOut = vb.pp("attention").pp("output");
     this.attentionOut = new Linear(attnOut.pp("dense"), h, h, init);
     this.attentionNorm = new LayerNorm(attnOut.pp("LayerNorm"), h, cfg.layer_norm_eps);
@@ -133,9 +136,10 @@ export class RobertaLayer {
   /** Multi-head self-attention with padded keys masked out, then the output projection. */
   attention(x: Tensor, keyMask: Tensor, training: boolean): Tensor {
     const heads = this.cfg.num_attention_heads;
-    const q = splitHeads(this.query.forward(x), heads); // [B, heads, T, head_dim]
-    const k = splitHeads(this.key.forward(x), heads);
-    const v = splitHeads(this.value.forward(x), heads);
+    const [query, key, value] = this.queryKeyValue.forward(x) as [Tensor, Tensor, Tensor];
+    const q = splitHeads(query, heads); // [B, heads, T, head_dim]
+    const k = splitHeads(key, heads);
+    const v = splitHeads(value, heads);
     // Called directly rather than through nn's multiHeadAttention, which has no dropout argument:
     // BERT drops attention probabilities during training.
     const p = training ? this.cfg.attention_probs_dropout_prob : 0;
