@@ -27,7 +27,7 @@ import { KOCLIP_BASE_CONFIG } from "./koclip_base.js";
 import type { BenchRow } from "./table.js";
 import { log, secondsPerCall, type BenchOptions } from "./timing.js";
 
-const BATCH = 32; // koclip index's default --batch-size
+const BATCH = 16; // koclip index's default --batch-size on the CPU (PretrainedModel.imageBatchSize)
 const PHOTO_WIDTH = 640;
 const PHOTO_HEIGHT = 480;
 /** The goal: indexing keeps ≥ 90% of the bare encoder's throughput. */

@@ -6,7 +6,7 @@ import type { PretrainedModel } from "../models/pretrained.js";
 import { SILENT, type Progress, type ProgressFactory } from "./progress.js";
 
 export interface EncodeRunOptions {
-  /** Inputs per forward pass (default 32 images, 64 texts). */
+  /** Inputs per forward pass (default: the model's imageBatchSize for images, 64 texts). */
   batchSize?: number;
   /** Called once with the number of inputs that will actually be encoded (none when it is 0). */
   progress?: ProgressFactory;
@@ -31,7 +31,7 @@ async function inBatches<T>(items: readonly T[], batchSize: number, progress: Pr
  * encoded, say by another dataset over the same files, are reused.
  */
 export async function encodeImageFiles(model: PretrainedModel, paths: readonly string[], opts: EncodeRunOptions = {}): Promise<Float32Array[]> {
-  const batchSize = opts.batchSize ?? 32;
+  const batchSize = opts.batchSize ?? model.imageBatchSize;
   const cache = opts.cache ?? new Map<string, Float32Array>();
   const missing = [...new Set(paths.filter((p) => !cache.has(p)))];
   const rows = await inBatches(missing, batchSize, progressFor(opts, "images", missing.length), (b) => model.encodeImages(b, { batchSize }));

@@ -60,7 +60,7 @@ export interface IndexOptions {
   modelName?: string;
   /** Images with more pixels are skipped as too large (default 100 M). */
   maxPixels?: number;
-  /** Images per forward pass (default 32). */
+  /** Images per forward pass (default: the model's imageBatchSize, 16 on the CPU). */
   batchSize?: number;
   onProgress?: (p: IndexProgress) => void;
   /** Rows from which the collection switches to HNSW (default 20,000); recorded in the index for its readers. */
@@ -136,7 +136,7 @@ class PreparePool {
 export async function indexFolder(dir: string, model: PretrainedModel, opts: IndexOptions): Promise<IndexReport> {
   const start = performance.now();
   const root = resolve(dir);
-  const batchSize = opts.batchSize ?? 32;
+  const batchSize = opts.batchSize ?? model.imageBatchSize;
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   const { files, ignored } = await walkImages(root);

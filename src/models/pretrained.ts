@@ -121,9 +121,19 @@ export class PretrainedModel {
     return out;
   }
 
+  /**
+   * Images per forward pass when the caller does not say: 16 on the CPU, 32 on a GPU. On the CPU a
+   * batch's activations should stay in cache: ViT-B/32 int8 took 11 ms an image at batch 16 and
+   * 15–17 at 24 or 32 (its MLP hidden state outgrows the cache), fp32 30 against 33; the small
+   * emoji model is indifferent.
+   */
+  get imageBatchSize(): number {
+    return this.device === "cpu" ? 16 : 32;
+  }
+
   /** Image embeddings, one row per image (a PixelInput contributes one row per batch entry). */
   async encodeImages(inputs: ImageLike[], opts: EncodeOptions = {}): Promise<Float32Array[]> {
-    const batchSize = opts.batchSize ?? 32;
+    const batchSize = opts.batchSize ?? this.imageBatchSize;
     const out: Float32Array[] = [];
     for (let i = 0; i < inputs.length; i += batchSize) {
       for (const px of await this.pixels(inputs.slice(i, i + batchSize))) {

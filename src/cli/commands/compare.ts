@@ -24,7 +24,7 @@ options:
   --json             also print the rows as JSON on the last line (fractions, not percentages)
   --strict           stop at the first bad row
   --device D         cpu (default) or cuda
-  --batch-size N     images per forward pass (default 32)`;
+  --batch-size N     images per forward pass (default 16 on the CPU, 32 on a GPU)`;
 
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "");
 
@@ -54,8 +54,8 @@ export const compareCommand: Command = {
     const langs = list(values.lang ?? "ko");
     const badLang = langs.find((l) => !LANGS.includes(l as Lang));
     if (badLang !== undefined) throw new UsageError(`unknown language '${badLang}' (known: ${LANGS.join(", ")})`);
-    const batchSize = values["batch-size"] === undefined ? 32 : Number(values["batch-size"]);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
+    const batchSize = values["batch-size"] === undefined ? undefined : Number(values["batch-size"]);
+    if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
 
     const data: { cls?: string; pairs?: string } = {};
     for (const file of list(values.data)) {

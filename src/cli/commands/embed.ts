@@ -17,7 +17,7 @@ options:
   --precision P    fp32 (default), bf16 (bfloat16 matrix products) or int8 (CPU: int8
                    Linear layers); faster on CPUs with AVX-512 BF16/VNNI or AMX, embeddings
                    within cosine 0.999 of fp32
-  --batch-size N   inputs per forward pass (default 32)`;
+  --batch-size N   inputs per forward pass (default 64 texts; 16 images on the CPU, 32 on a GPU)`;
 
 export const embedCommand: Command = {
   name: "embed",
@@ -37,8 +37,8 @@ export const embedCommand: Command = {
     const texts = values.text ?? [];
     const images = values.image ?? [];
     if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image");
-    const batchSize = values["batch-size"] === undefined ? 32 : Number(values["batch-size"]);
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
+    const batchSize = values["batch-size"] === undefined ? undefined : Number(values["batch-size"]);
+    if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
     const model = await loadModel(values.model, { vision: values.vision, device: values.device, precision: precisionFlag(values.precision) });
     try {
       const print = (input: string, kind: string, e: Float32Array) =>

@@ -36,7 +36,7 @@ options:
   --strict           stop at the first bad row
   --vision DIR       for M-CLIP text models: a CLIP folder that supplies the image tower
   --device D         cpu (default) or cuda
-  --batch-size N     images per forward pass (default 32)`;
+  --batch-size N     images per forward pass (default 16 on the CPU, 32 on a GPU)`;
 
 const OPTIONS = {
   model: { type: "string" },
@@ -68,8 +68,8 @@ function parse(argv: string[]) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to zeroshot only`);
     }
   }
-  const batchSize = values["batch-size"] === undefined ? 32 : Number(values["batch-size"]);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
+  const batchSize = values["batch-size"] === undefined ? undefined : Number(values["batch-size"]);
+  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
   return { task: task as Task, values, batchSize };
 }
 
@@ -87,7 +87,7 @@ function accuracyLine(name: string, acc: number, n: number): string {
 
 type Values = ReturnType<typeof parse>["values"];
 
-async function zeroShot(model: PretrainedModel, data: ReturnType<typeof readClassification>, templates: string[], v: Values, batchSize: number): Promise<void> {
+async function zeroShot(model: PretrainedModel, data: ReturnType<typeof readClassification>, templates: string[], v: Values, batchSize: number | undefined): Promise<void> {
   const r = await evaluateZeroShot(model, data, { templates, by: v.by, batchSize, progress });
   out(`${v.data}: ${r.n} images, ${data.classes.length} classes, ${templates.length} templates`);
   out(accuracyLine("top-1", r.top1, r.n));
@@ -109,7 +109,7 @@ async function zeroShot(model: PretrainedModel, data: ReturnType<typeof readClas
   }
 }
 
-async function retrieval(model: PretrainedModel, data: ReturnType<typeof readPairs>, v: Values, batchSize: number): Promise<void> {
+async function retrieval(model: PretrainedModel, data: ReturnType<typeof readPairs>, v: Values, batchSize: number | undefined): Promise<void> {
   const r = await evaluateRetrieval(model, data, { batchSize, progress });
   const ks = Object.keys(r.imageToText).map(Number);
   out(`${v.data}: ${r.images} images, ${r.texts} texts`);

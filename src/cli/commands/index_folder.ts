@@ -24,7 +24,7 @@ options:
   --db FILE            index file (default DIR/${DEFAULT_DB_NAME})
   --model DIR          model folder (default: the index's model, else models/koclip-emoji)
   --max-pixels N       skip images with more pixels than this (default 100000000)
-  --batch-size N       images per forward pass (default 32)
+  --batch-size N       images per forward pass (default 16 on the CPU, 32 on a GPU)
   --ann-threshold N    rows from which search uses HNSW instead of exact (default 20000;
                        recorded in the index, so later searches and the server use it too)
   --device D           cpu (default) or cuda
@@ -73,7 +73,7 @@ export const indexCommand: Command = {
     if (!existsSync(dir)) throw new Error(`${dir}: no such folder`);
     const db = values.db ?? join(dir, DEFAULT_DB_NAME);
     const maxPixels = intFlag("max-pixels", values["max-pixels"], 100_000_000);
-    const batchSize = intFlag("batch-size", values["batch-size"], 32);
+    const batchSize = values["batch-size"] === undefined ? undefined : intFlag("batch-size", values["batch-size"], 16);
     const precision = precisionFlag(values.precision);
     const annThreshold = values["ann-threshold"] === undefined ? undefined : intFlag("ann-threshold", values["ann-threshold"], 20_000, 0);
 
