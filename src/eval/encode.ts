@@ -6,7 +6,7 @@ import type { PretrainedModel } from "../models/pretrained.js";
 import { SILENT, type Progress, type ProgressFactory } from "./progress.js";
 
 export interface EncodeRunOptions {
-  /** Inputs per forward pass (default: the model's imageBatchSize for images, 64 texts). */
+  /** Inputs per forward pass (default: the model's imageBatchSize and textBatchSize, 16 each on the CPU). */
   batchSize?: number;
   /** Called once with the number of inputs that will actually be encoded (none when it is 0). */
   progress?: ProgressFactory;
@@ -45,6 +45,6 @@ function progressFor(opts: EncodeRunOptions, label: string, total: number): Prog
 
 /** L2-normalised rows of texts, in order. */
 export function encodeTextList(model: PretrainedModel, texts: readonly string[], opts: EncodeRunOptions = {}): Promise<Float32Array[]> {
-  const batchSize = opts.batchSize ?? 64;
+  const batchSize = opts.batchSize ?? model.textBatchSize;
   return inBatches(texts, batchSize, progressFor(opts, "texts", texts.length), (b) => model.encodeTexts(b, { batchSize }));
 }

@@ -87,7 +87,7 @@ export class PretrainedModel {
 
   /** Text embeddings, one Float32Array of length embedDim per text. */
   async encodeTexts(texts: string[], opts: EncodeOptions = {}): Promise<Float32Array[]> {
-    const batchSize = opts.batchSize ?? 64;
+    const batchSize = opts.batchSize ?? this.textBatchSize;
     const out: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += batchSize) {
       const chunk = texts.slice(i, i + batchSize);
@@ -129,6 +129,11 @@ export class PretrainedModel {
    */
   get imageBatchSize(): number {
     return this.device === "cpu" ? 16 : 32;
+  }
+
+  /** Texts per forward pass when the caller does not say: 16 on the CPU (RoBERTa-large int8, 32 tokens: 20 ms a text, 30 at 32 or 64), 64 on a GPU. */
+  get textBatchSize(): number {
+    return this.device === "cpu" ? 16 : 64;
   }
 
   /** Image embeddings, one row per image (a PixelInput contributes one row per batch entry). */

@@ -17,7 +17,7 @@ options:
   --precision P    fp32 (default), bf16 (bfloat16 matrix products) or int8 (CPU: int8
                    Linear layers); faster on CPUs with AVX-512 BF16/VNNI or AMX, embeddings
                    within cosine 0.999 of fp32
-  --batch-size N   inputs per forward pass (default 64 texts; 16 images on the CPU, 32 on a GPU)`;
+  --batch-size N   inputs per forward pass (default 16 on the CPU; on a GPU 32 images, 64 texts)`;
 
 export const embedCommand: Command = {
   name: "embed",
