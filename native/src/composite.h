@@ -2,7 +2,6 @@
 #pragma once
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <torch/version.h>
 #include <climits>
 #include <cmath>
@@ -31,10 +30,14 @@ inline void RowMajorGemm(bool transB, int m, int n, int k, float alpha, const fl
 // of a 53 ms layer at batch 16. Without autograd, the heads' products go to BLAS directly from a
 // parallel loop instead (BLAS stays single-threaded inside it), with the masks and the softmax
 // as one op over all heads between them: the same products, the same numbers.
+// Row stride of a [B, H, T, D] operand as BLAS takes it (a single row's stride can be anything).
+inline int64_t RowStride(const at::Tensor& t) { return t.size(2) == 1 ? t.size(3) : t.stride(2); }
+
 inline bool UsePerHeadAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const c10::optional<at::Tensor>& mask) {
   const auto rowsFit = [](const at::Tensor& t) {
-    return t.stride(3) == 1 && t.stride(2) <= INT32_MAX && t.size(2) <= INT32_MAX && t.size(3) <= INT32_MAX;
+    return t.numel() > 0 && t.stride(3) == 1 && RowStride(t) >= t.size(3) && RowStride(t) <= INT32_MAX &&
+           t.size(2) <= INT32_MAX && t.size(3) <= INT32_MAX;
   };
   const bool maskNeedsGrad = mask.has_value() && mask->defined() && mask->requires_grad();
   return q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && q.device().is_cpu() && q.scalar_type() == at::kFloat &&
@@ -61,8 +64,8 @@ inline at::Tensor PerHeadAttention(const at::Tensor& q, const at::Tensor& k, con
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / heads, h = i % heads;
       RowMajorGemm(true, tq, tk, d, static_cast<float>(scale), qData + b * q.stride(0) + h * q.stride(1),
-                   static_cast<int>(q.stride(2)), kData + b * k.stride(0) + h * k.stride(1),
-                   static_cast<int>(k.stride(2)), sData + i * tq * tk, tk);
+                   static_cast<int>(RowStride(q)), kData + b * k.stride(0) + h * k.stride(1),
+                   static_cast<int>(RowStride(k)), sData + i * tq * tk, tk);
     }
   });
   if (isCausal) {
@@ -80,7 +83,7 @@ inline at::Tensor PerHeadAttention(const at::Tensor& q, const at::Tensor& k, con
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / heads, h = i % heads;
       RowMajorGemm(false, tq, dv, tk, 1.0f, pData + i * tq * tk, tk, vData + b * v.stride(0) + h * v.stride(1),
-                   static_cast<int>(v.stride(2)), oData + (b * tq * heads + h) * dv, static_cast<int>(heads * dv));
+                   static_cast<int>(RowStride(v)), oData + (b * tq * heads + h) * dv, static_cast<int>(heads * dv));
     }
   });
   return out.transpose(1, 2);

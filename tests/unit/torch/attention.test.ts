@@ -69,3 +69,19 @@ test("attention: the inference route and autograd's batched route agree on ViT-s
     }
   });
 });
+
+test("attention without autograd: a single query whose row stride is smaller than its width (a transposed [D, 1] view)", () => {
+  T.tidy(() => {
+    const d = 8;
+    const q = T.randn([2, 3, d, 1], { seed: 8 }).transpose(2, 3); // [2, 3, 1, 8], stride(2) = 1
+    const k = T.randn([2, 3, 5, d], { seed: 9 }), v = T.randn([2, 3, 5, d], { seed: 10 });
+    const got = rows(T.noGrad(() => T.scaledDotProductAttention(q, k, v)));
+    const [qh, kh, vh] = [rows(q.contiguous()), rows(k), rows(v)];
+    for (let b = 0; b < 2; b++) {
+      for (let h = 0; h < 3; h++) {
+        const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, () => true, 1 / Math.sqrt(d));
+        assert.ok(maxDiff(got[b]![h]!.flat(), want.flat()) < 1e-5, `batch ${b} head ${h}`);
+      }
+    }
+  });
+});
