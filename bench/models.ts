@@ -119,13 +119,7 @@ export async function benchModels(opts: BenchOptions): Promise<BenchRow[]> {
   };
   const ortVersion = JSON.parse(readFileSync(join(REPO_ROOT, "node_modules", "onnxruntime-node", "package.json"), "utf8")).version as string;
   const peerName = `onnxruntime-node ${ortVersion} fp32`;
-  const ort = await import("onnxruntime-node");
   const [visionPeer, textPeer] = [await peerSession("vision_b32.onnx.gz"), await peerSession("text_roberta_large.onnx.gz")];
-  const imageFeeds = { pixel_values: new ort.Tensor("float32", inputs.pixels.data, inputs.pixels.shape) };
-  const textFeeds = {
-    input_ids: new ort.Tensor("int64", inputs.ids, [BATCH, TEXT_LENGTH]),
-    attention_mask: new ort.Tensor("int64", inputs.mask, [BATCH, TEXT_LENGTH]),
-  };
 
   log("koclip fp32, bf16, int8 and onnxruntime, in alternating rounds");
   const fp32Model = koclipBase("fp32", tokenizer);
@@ -136,8 +130,16 @@ export async function benchModels(opts: BenchOptions): Promise<BenchRow[]> {
   const encodeTexts = (m: PretrainedModel) => () => m.infer(() => m.encoder.encodeText(text).toFloat32Array());
   const runners: Runner[] = [];
   for (const [p, m] of models) runners.push({ key: `image ${p}`, run: encodeImages(m) }, { key: `text ${p}`, run: encodeTexts(m) });
-  if (visionPeer) runners.push({ key: "image peer", run: () => visionPeer.run(imageFeeds) });
-  if (textPeer) runners.push({ key: "text peer", run: () => textPeer.run(textFeeds) });
+  if (visionPeer || textPeer) {
+    const ort = await import("onnxruntime-node");
+    const imageFeeds = { pixel_values: new ort.Tensor("float32", inputs.pixels.data, inputs.pixels.shape) };
+    const textFeeds = {
+      input_ids: new ort.Tensor("int64", inputs.ids, [BATCH, TEXT_LENGTH]),
+      attention_mask: new ort.Tensor("int64", inputs.mask, [BATCH, TEXT_LENGTH]),
+    };
+    if (visionPeer) runners.push({ key: "image peer", run: () => visionPeer.run(imageFeeds) });
+    if (textPeer) runners.push({ key: "text peer", run: () => textPeer.run(textFeeds) });
+  }
   const seconds = await alternate(runners, opts.minSeconds);
   const perSecond = (key: string) => (seconds.has(key) ? BATCH / seconds.get(key)! : null);
   const embeds = new Map<Precision, TowerEmbeds>([...models].map(([p, m]) => [p, { imageEmbeds: rows(encodeImages(m)(), m.embedDim), textEmbeds: rows(encodeTexts(m)(), m.embedDim) }]));

@@ -42,7 +42,7 @@ export class Conv2d {
       // flattened kernels, here an int8 GEMM (ViT-B/32's patch embedding at batch 16: 10.5 → 4 ms
       // against bfloat16's convolution).
       const [gh, gw] = [h / k, w / k];
-      const patches = x.view([b, c, gh, k, gw, k]).permute([0, 2, 4, 1, 3, 5]).reshape([b * gh * gw, c * k * k]);
+      const patches = x.reshape([b, c, gh, k, gw, k]).permute([0, 2, 4, 1, 3, 5]).reshape([b * gh * gw, c * k * k]);
       return this.#int8Patches.forward(patches).view([b, gh, gw, -1]).permute([0, 3, 1, 2]);
     }
     return x.conv2d(this.weight, this.bias, [this.stride, this.stride], [this.padding, this.padding]);
