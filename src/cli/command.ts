@@ -40,3 +40,11 @@ export function precisionFlag(value: string | undefined): Precision {
   if ((PRECISIONS as readonly string[]).includes(value)) return value as Precision;
   throw new UsageError(`--precision must be one of ${PRECISIONS.join(", ")}, got '${value}'`);
 }
+
+/** `--batch-size`: inputs per forward pass; undefined when absent, so the model's default applies (PretrainedModel.imageBatchSize). */
+export function batchSizeFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--batch-size must be a positive integer, got '${value}'`);
+  return n;
+}

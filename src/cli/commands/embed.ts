@@ -1,6 +1,6 @@
 /** `koclip embed`: prints L2-normalised embeddings of texts and/or images as JSON lines. */
 import { loadModel } from "../../models/load.js";
-import { parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
+import { batchSizeFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip embed --model DIR (--text T ... | --image FILE ...) [options]
 
@@ -37,8 +37,7 @@ export const embedCommand: Command = {
     const texts = values.text ?? [];
     const images = values.image ?? [];
     if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image");
-    const batchSize = values["batch-size"] === undefined ? undefined : Number(values["batch-size"]);
-    if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
+    const batchSize = batchSizeFlag(values["batch-size"]);
     const model = await loadModel(values.model, { vision: values.vision, device: values.device, precision: precisionFlag(values.precision) });
     try {
       const print = (input: string, kind: string, e: Float32Array) =>

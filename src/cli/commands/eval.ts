@@ -7,7 +7,7 @@ import { markdownTable, percent } from "../../eval/report.js";
 import { evaluateRetrieval } from "../../eval/retrieval.js";
 import { evaluateZeroShot, type ZeroShotMetrics } from "../../eval/zeroshot.js";
 import { resolveTemplates } from "../../tasks/zero_shot.js";
-import { parseFlags, UsageError, type Command } from "../command.js";
+import { batchSizeFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip eval zeroshot --model DIR --data CLS.jsonl [options]
        koclip eval retrieval --model DIR --data PAIRS.jsonl [options]
@@ -68,8 +68,7 @@ function parse(argv: string[]) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to zeroshot only`);
     }
   }
-  const batchSize = values["batch-size"] === undefined ? undefined : Number(values["batch-size"]);
-  if (batchSize !== undefined && (!Number.isInteger(batchSize) || batchSize < 1)) throw new UsageError(`--batch-size must be a positive integer, got '${values["batch-size"]}'`);
+  const batchSize = batchSizeFlag(values["batch-size"]);
   return { task: task as Task, values, batchSize };
 }
 

@@ -5,7 +5,7 @@ import { Collection } from "../../index/collection.js";
 import { indexFolder, type IndexProgress, type IndexReport } from "../../index/build.js";
 import { resolveModelDir } from "../../index/default_model.js";
 import { loadModel } from "../../models/load.js";
-import { parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
+import { batchSizeFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 import { intFlag } from "./collection_flags.js";
 
 /** Index file used when --db is not given: hidden, inside the folder (the walk skips dot files). */
@@ -73,7 +73,7 @@ export const indexCommand: Command = {
     if (!existsSync(dir)) throw new Error(`${dir}: no such folder`);
     const db = values.db ?? join(dir, DEFAULT_DB_NAME);
     const maxPixels = intFlag("max-pixels", values["max-pixels"], 100_000_000);
-    const batchSize = values["batch-size"] === undefined ? undefined : intFlag("batch-size", values["batch-size"], 16);
+    const batchSize = batchSizeFlag(values["batch-size"]);
     const precision = precisionFlag(values.precision);
     const annThreshold = values["ann-threshold"] === undefined ? undefined : intFlag("ann-threshold", values["ann-threshold"], 20_000, 0);
 
