@@ -7,6 +7,7 @@
  * it falls under the output pixel), done on premultiplied colour so transparent pixels add no
  * dark fringe. It only shrinks: callers draw at least as large as the target.
  */
+import { uninitializedFloat64 } from "../image/buffers.js";
 
 /** Raw RGBA pixels, not premultiplied (what sharp's `raw` output and canvas getImageData give). */
 export interface RgbaImage {
@@ -104,7 +105,7 @@ function shrinkPremultiplied(src: RgbaImage, box: PixelBox, at: Omit<Placement, 
   const outW = Math.max(1, Math.round((box.width * at.glyph) / fitSide));
   const outH = Math.max(1, Math.round((box.height * at.glyph) / fitSide));
 
-  const pre = new Float64Array(box.width * box.height * 4);
+  const pre = uninitializedFloat64(box.width * box.height * 4);
   for (let y = 0; y < box.height; y++) {
     for (let x = 0; x < box.width; x++) {
       const s = 4 * ((box.top + y) * src.width + box.left + x);
@@ -118,7 +119,7 @@ function shrinkPremultiplied(src: RgbaImage, box: PixelBox, at: Omit<Placement, 
   }
   // Separable: rows first (box.height × outW), then columns (outH × outW).
   const xt = areaTaps(box.width, outW);
-  const rows = new Float64Array(box.height * outW * 4);
+  const rows = uninitializedFloat64(box.height * outW * 4);
   for (let y = 0; y < box.height; y++) {
     const rowStart = y * box.width;
     for (let ox = 0; ox < outW; ox++) {
@@ -139,7 +140,7 @@ function shrinkPremultiplied(src: RgbaImage, box: PixelBox, at: Omit<Placement, 
     }
   }
   const yt = areaTaps(box.height, outH);
-  const out = new Float64Array(outH * outW * 4);
+  const out = uninitializedFloat64(outH * outW * 4);
   for (let oy = 0; oy < outH; oy++) {
     for (let ox = 0; ox < outW; ox++) {
       let r = 0, g = 0, b = 0, a = 0;

@@ -12,7 +12,7 @@ export {
 } from "./config.js";
 export { DEFAULT_MAX_PIXELS, decodeImage, ImageDecodeError, type ImageInput, type RawImage } from "./raw_image.js";
 export { resizeRgb8, type Window } from "./resample.js";
-export { uninitializedFloat32 } from "./buffers.js";
+export { uninitializedBytes, uninitializedFloat32, uninitializedFloat64 } from "./buffers.js";
 export {
   outputSize,
   preprocessImage,

@@ -7,7 +7,7 @@
 import { clampByte, composeOnBackground, type RgbaImage } from "../data/compose.js";
 import { pickLayout } from "../data/emoji_render.js";
 import type { SeededRandom } from "../data/seeded.js";
-import type { RawImage } from "../image/index.js";
+import { uninitializedBytes, type RawImage } from "../image/index.js";
 
 /** A crop covering `scale` ∈ [lo, hi] of the area with aspect ratio in [3/4, 4/3]. */
 export function randomResizedCrop(img: RawImage, scale: [number, number], rng: SeededRandom): RawImage {
@@ -93,7 +93,7 @@ export function drawOutline(fg: RgbaImage, width: number, ink: readonly [number,
       }
     }
   }
-  const out = new Uint8Array(w * h * 4);
+  const out = uninitializedBytes(w * h * 4); // every pixel is written below
   const grow = width - 1;
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
@@ -115,7 +115,10 @@ export function drawOutline(fg: RgbaImage, width: number, ink: readonly [number,
       const under = onEdge ? 1 : ring / 255;
       const cover = onEdge ? 1 : a; // an inner line replaces the art's colour
       const outA = cover + under * (1 - cover);
-      if (outA <= 0) continue;
+      if (outA <= 0) {
+        out.fill(0, 4 * i, 4 * i + 4);
+        continue;
+      }
       for (let c = 0; c < 3; c++) {
         const art = onEdge ? ink[c]! : data[4 * i + c]!;
         out[4 * i + c] = Math.round((art * cover + ink[c]! * under * (1 - cover)) / outA);

@@ -45,6 +45,14 @@ describe("outline strokes", () => {
     assert.deepEqual(px(out, 4, 8, 4), [0, 0, 0, 255], "1 px outside is ink");
     assert.deepEqual(px(out, 3, 3, 4), [0, 0, 0, 255], "2 px outside (diagonal) is ink");
     assert.equal(px(out, 2, 8, 4)[3], 0, "3 px outside stays transparent");
+    // The output buffer is not zero-filled on allocation (see image/buffers.ts): every pixel
+    // beyond the stroke must still come out as exactly (0, 0, 0, 0).
+    for (let y = 0; y < 16; y++) {
+      for (let x = 0; x < 16; x++) {
+        if (x >= 3 && x < 13 && y >= 3 && y < 13) continue;
+        assert.deepEqual(px(out, x, y, 4), [0, 0, 0, 0], `(${x}, ${y})`);
+      }
+    }
   });
 
   it("draws a line where two flat colours meet inside the art", () => {
