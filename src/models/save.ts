@@ -27,6 +27,10 @@ export interface SaveOptions {
 
 /** Writes `model` into `dir` (created if needed). */
 export function saveModel(model: PretrainedModel, dir: string, opts: SaveOptions = {}): void {
+  const released = model.encoder.store.released;
+  if (released.length) {
+    throw new Error(`cannot save ${model.dir}: it was loaded at int8 precision, which frees the float weights its int8 layers replace (${released.length}, e.g. '${released[0]}'); load it with precision fp32 to save it`);
+  }
   mkdirSync(dir, { recursive: true });
   const tensors = new Map<string, RawTensor>();
   for (const [name, t] of model.encoder.store.vars) {

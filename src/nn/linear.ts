@@ -20,6 +20,7 @@ export class Linear {
     this.weight = vb.get([outDim, inDim], "weight", opts.init ?? fanInUniform(inDim), { dtype });
     this.bias = opts.bias === false ? null : vb.get([outDim], "bias", opts.init ? zerosInit : fanInUniform(inDim), { dtype });
     this.#int8 = vb.store.precision === "int8" && opts.int8 !== false ? vb.store.own(Int8Linear.pack(this.weight, this.bias)) : null;
+    if (this.#int8) vb.store.releasePacked(this.weight); // the packing holds it; see VarStore.releasePacked
   }
 
   forward(x: Tensor): Tensor {
@@ -39,6 +40,8 @@ export class Linear {
 export class SharedInputLinears {
   readonly layers: Linear[];
   readonly #int8: Int8Linear | null;
+  /** Each layer's output width (its weight is freed once packed at int8). */
+  readonly #widths: number[];
 
   constructor(store: VarStore, layers: Linear[]) {
     this.layers = layers;
@@ -47,6 +50,8 @@ export class SharedInputLinears {
     this.#int8 = store.precision === "int8"
       ? store.own(tidy(() => Int8Linear.pack(cat(layers.map((l) => l.weight), 0), biases[0] ? cat(biases as Tensor[], 0) : null)))
       : null;
+    this.#widths = layers.map((l) => l.weight.size(0));
+    if (this.#int8) for (const l of layers) store.releasePacked(l.weight);
   }
 
   /** x [..., in] → one output per layer, [..., out_i] (views into one product at int8). */
@@ -54,8 +59,7 @@ export class SharedInputLinears {
     if (!this.#int8) return this.layers.map((l) => l.forward(x));
     const all = this.#int8.forward(x);
     let start = 0;
-    const parts = this.layers.map((l) => {
-      const width = l.weight.size(0);
+    const parts = this.#widths.map((width) => {
       const part = all.narrow(-1, start, width);
       start += width;
       return part;

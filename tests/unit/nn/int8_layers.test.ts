@@ -3,8 +3,14 @@
 // quantisation gives layer by layer, and stay close to float32.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Conv2d, Linear, SharedInputLinears, VarStore } from "../../../src/nn/index.js";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadModel } from "../../../src/models/load.js";
+import { saveModel } from "../../../src/models/save.js";
+import { Conv2d, Linear, SharedInputLinears, VarStore, zerosInit } from "../../../src/nn/index.js";
 import * as T from "../../../src/torch/index.js";
+import { REPO_ROOT } from "../../helpers/fixtures.js";
 
 function maxAbs(a: Float32Array, b: Float32Array): number {
   return a.reduce((m, x, i) => Math.max(m, Math.abs(x - b[i]!)), 0);
@@ -15,15 +21,17 @@ test("SharedInputLinears at int8: one product gives each layer's own int8 result
     T.manualSeed(3);
     const store = VarStore.fresh({ trainable: false, precision: "int8" });
     const layers = [0, 1, 2].map((i) => new Linear(store.root.pp(`l${i}`), 24, 16 + 8 * i, { int8: false }));
+    const floats = layers.map((l) => ({ weight: l.weight.clone(), bias: l.bias!.clone() })); // packing frees the weights
     const fused = new SharedInputLinears(store, layers);
+    assert.deepEqual(store.released, ["l0.weight", "l1.weight", "l2.weight"]);
     const x = T.randn([2, 5, 24], { seed: 9 });
     const outs = T.noGrad(() => fused.forward(x));
-    layers.forEach((layer, i) => {
+    floats.forEach(({ weight, bias }, i) => {
       assert.deepEqual(outs[i]!.shape, [2, 5, 16 + 8 * i]);
-      using own = T.Int8Linear.pack(layer.weight, layer.bias);
+      using own = T.Int8Linear.pack(weight, bias);
       const want = T.noGrad(() => own.forward(x)).toFloat32Array();
       assert.ok(maxAbs(outs[i]!.toFloat32Array(), want) < 1e-5, `layer ${i} differs from its own int8 packing`);
-      const float = T.noGrad(() => x.linear(layer.weight, layer.bias)).toFloat32Array();
+      const float = T.noGrad(() => x.linear(weight, bias)).toFloat32Array();
       assert.ok(maxAbs(want, float) < 0.05, `layer ${i} far from float32`);
     });
     store.dispose();
@@ -32,9 +40,36 @@ test("SharedInputLinears at int8: one product gives each layer's own int8 result
     const [a, b] = T.noGrad(() => new SharedInputLinears(fp32, plain).forward(x));
     assert.deepEqual(Array.from(a!.toFloat32Array()), Array.from(T.noGrad(() => plain[0]!.forward(x)).toFloat32Array()));
     assert.deepEqual(Array.from(b!.toFloat32Array()), Array.from(T.noGrad(() => plain[1]!.forward(x)).toFloat32Array()));
+    assert.deepEqual(fp32.released, [], "fp32 keeps every weight");
     assert.throws(() => new SharedInputLinears(fp32, [plain[0]!, new Linear(fp32.root.pp("nobias"), 24, 8, { bias: false })]), /all have biases or all have none/);
     fp32.dispose();
   });
+});
+
+test("an int8 model keeps each packed Linear weight once, as int8: the float copy is freed, and saving the model is a clear error", async () => {
+  const dir = join(REPO_ROOT, "models", "koclip-emoji");
+  const fp32 = await loadModel(dir);
+  const int8 = await loadModel(dir, { precision: "int8" });
+  try {
+    const released = int8.encoder.store.released;
+    assert.ok(released.length > 0 && released.every((n) => n.endsWith(".weight")), "Linear weights are freed");
+    assert.deepEqual([...int8.encoder.store.vars.keys(), ...released].sort(), [...fp32.encoder.store.vars.keys()].sort(), "every other parameter stays");
+    const [one, two] = await int8.encodeTexts(["웃는 얼굴", "고양이"]);
+    const [want] = await fp32.encodeTexts(["웃는 얼굴"]);
+    assert.ok(one!.reduce((s, x, i) => s + x * want![i]!, 0) > 0.99, "the int8 model still embeds like fp32");
+    assert.ok(two!.some((x, i) => x !== one![i]));
+    assert.throws(() => int8.encoder.store.variable(released[0]!, [1], zerosInit), /was freed once its int8 packing replaced it/);
+    const out = mkdtempSync(join(tmpdir(), "koclip-int8-save-"));
+    try {
+      assert.throws(() => saveModel(int8, out), /loaded at int8 precision.*load it with precision fp32 to save it/);
+      assert.deepEqual(readdirSync(out), [], "nothing is written");
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  } finally {
+    int8.dispose();
+    fp32.dispose();
+  }
 });
 
 test("Conv2d at int8: a patchify convolution runs as an int8 GEMM over its patches, close to float32's convolution", () => {

@@ -30,14 +30,17 @@ test("Int8Linear: forward after dispose throws; a VarStore built with int8 frees
   q.dispose();
   q.dispose(); // twice is fine
   assert.throws(() => q.forward(T.ones([1, 4])), /Int8Linear was disposed/);
+  T.manualSeed(5);
+  const float = new Linear(VarStore.fresh({ trainable: false }).root.pp("fc"), 4, 8);
+  T.manualSeed(5); // the same initial weights, packed (which frees the store's float copy)
   const store = VarStore.fresh({ trainable: false, precision: "int8" });
   const layer = new Linear(store.root.pp("fc"), 4, 8);
   const x = T.randn([2, 4], { seed: 2 });
-  assert.ok(relativeError(layer.forward(x), x.linear(layer.weight, layer.bias)) < 0.02);
+  assert.ok(relativeError(layer.forward(x), x.linear(float.weight, float.bias)) < 0.02);
   // int8: false keeps a layer in float (the embedding-producing projections and poolers do).
   const kept = new Linear(store.root.pp("proj"), 4, 8, { int8: false });
   T.tidy(() => assert.equal(kept.forward(x).sub(x.linear(kept.weight, kept.bias)).abs().max().item(), 0));
   store.dispose();
   assert.throws(() => layer.forward(x), /Int8Linear was disposed/);
-  T.disposeAll([w, x]);
+  T.disposeAll([w, x, float.weight, float.bias!]);
 });
