@@ -137,6 +137,28 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 
 const KEYS = Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[];
 
+// Settings that do not change what a run computes: where it writes, how often it logs,
+// validates and checkpoints, how it decodes, on which device, and file paths (a checkpoint
+// restores the weights whatever the starting model; a different architecture fails to restore).
+const BOOKKEEPING = new Set<keyof TrainConfig>([
+  "data", "val", "out", "model", "vision", "text", "modelConfig", "tokenizer",
+  "logEvery", "evalEvery", "checkpointEvery", "keepCheckpoints", "resume", "decodeConcurrency", "strict", "device",
+]);
+
+/**
+ * The training settings in which `now` differs from `before` (a checkpoint's config; fields it
+ * lacks count as their defaults), as "name before → now", for refusing to resume a checkpoint
+ * into a different run.
+ *
+ *   changedSettings({ ...cfg, batchSize: 256 }, { ...cfg, batchSize: 512 }) // ["batchSize 256 → 512"]
+ */
+export function changedSettings(before: Partial<TrainConfig>, now: TrainConfig): string[] {
+  const was = { ...DEFAULT_TRAIN_CONFIG, ...before };
+  return (Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[])
+    .filter((k) => !BOOKKEEPING.has(k) && JSON.stringify(was[k]) !== JSON.stringify(now[k]))
+    .map((k) => `${k} ${JSON.stringify(was[k])} → ${JSON.stringify(now[k])}`);
+}
+
 /** Checks a partial config (from JSON or flags) against the defaults' types; names the bad field. */
 export function resolveTrainConfig(...layers: Partial<Record<string, unknown>>[]): TrainConfig {
   const cfg: Record<string, unknown> = { ...DEFAULT_TRAIN_CONFIG };

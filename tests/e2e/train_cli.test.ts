@@ -51,6 +51,15 @@ test("a run killed with SIGKILL and resumed ends with the same weights as an uni
   assert.ok(readFileSync(join(killed, "model.safetensors")).equals(readFileSync(join(straight, "model.safetensors"))), "weights differ");
   const steps = readFileSync(join(killed, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
   assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b), "metrics have no duplicated steps after resume");
+
+  // Resuming that folder's checkpoint with other settings (a different run pointed at the same
+  // --out) is refused, and the finished model and its metrics stay as they were.
+  const metricsBefore = readFileSync(join(killed, "metrics.jsonl"));
+  const other = spawnSync(KOCLIP, [...args(killed, ["--checkpoint-every", "2", "--keep-checkpoints", "2"]), "--steps", "6", "--batch-size", "4", "--resume"], { encoding: "utf8" });
+  assert.notEqual(other.status, 0);
+  assert.match(other.stderr, /checkpoint \(step 10\) was made with other settings: steps 12 → 6, batchSize 8 → 4/);
+  assert.ok(readFileSync(join(killed, "model.safetensors")).equals(readFileSync(join(straight, "model.safetensors"))), "the finished model is untouched");
+  assert.ok(readFileSync(join(killed, "metrics.jsonl")).equals(metricsBefore), "the metrics are untouched");
 });
 
 test("fine-tuning koclip-tiny through the CLI matches the same steps through the library", async () => {
