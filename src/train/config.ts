@@ -154,7 +154,7 @@ const BOOKKEEPING = new Set<keyof TrainConfig>([
  */
 export function changedSettings(before: Partial<TrainConfig>, now: TrainConfig): string[] {
   const was = { ...DEFAULT_TRAIN_CONFIG, ...before };
-  return (Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[])
+  return KEYS
     .filter((k) => !BOOKKEEPING.has(k) && JSON.stringify(was[k]) !== JSON.stringify(now[k]))
     .map((k) => `${k} ${JSON.stringify(was[k])} → ${JSON.stringify(now[k])}`);
 }
