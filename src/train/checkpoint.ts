@@ -9,7 +9,7 @@ import { readSafetensors, writeSafetensors, type RawTensor } from "../formats/in
 import { tensorFromRaw, tensorToRaw } from "../nn/index.js";
 import type { AdamW } from "../optim/index.js";
 import { keep, noGrad, tidy, type Tensor } from "../torch/index.js";
-import type { TrainConfig } from "./config.js";
+import { changedSettings, type TrainConfig } from "./config.js";
 
 export interface TrainState {
   /** Optimizer steps completed. */
@@ -62,11 +62,20 @@ export function listCheckpoints(outDir: string): { step: number; dir: string }[]
     .sort((a, b) => a.step - b.step);
 }
 
-/** Restores the newest checkpoint into `params` and `opt`; returns its state, or null if none. */
-export function restoreLatest(outDir: string, params: Map<string, Tensor>, opt: AdamW): TrainState | null {
+/**
+ * Restores the newest checkpoint into `params` and `opt`; returns its state, or null if none. A
+ * checkpoint made with other training settings than `config` belongs to another run: continuing
+ * it would end in a model neither run describes, written over the folder's finished one, so it
+ * is refused (naming each setting) before any tensor is read.
+ */
+export function restoreLatest(outDir: string, params: Map<string, Tensor>, opt: AdamW, config: TrainConfig): TrainState | null {
   const latest = listCheckpoints(outDir).pop();
   if (!latest) return null;
   const state = JSON.parse(readFileSync(join(latest.dir, "state.json"), "utf8")) as TrainState & { paramSteps: Record<string, number> };
+  const changed = changedSettings(state.config, config);
+  if (changed.length) {
+    throw new Error(`${outDir}: its checkpoint (step ${state.step}) was made with other settings: ${changed.join(", ")}. Resume with the same settings, or train into another --out (nothing was changed)`);
+  }
   const model = readSafetensors(join(latest.dir, "model.safetensors"));
   const moments = readSafetensors(join(latest.dir, "optimizer.safetensors"));
   noGrad(() => {

@@ -12,7 +12,7 @@ import { saveModel } from "../models/save.js";
 import { AdamW, clipGradNorm, cosineLr, decayGroups } from "../optim/index.js";
 import { autocast, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.js";
 import { restoreLatest, saveCheckpoint } from "./checkpoint.js";
-import { changedSettings, type TrainConfig } from "./config.js";
+import type { TrainConfig } from "./config.js";
 import { resolveTemplates } from "../tasks/zero_shot.js";
 import { PairLoader, resolveForegrounds, type Batch, type LoaderOptions } from "./data.js";
 import { PrefetchingLoader } from "./prefetch.js";
@@ -142,14 +142,8 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
 
       let step = 0;
       if (cfg.resume) {
-        const state = restoreLatest(cfg.out, named, opt);
+        const state = restoreLatest(cfg.out, named, opt, cfg);
         if (state) {
-          // A checkpoint of other settings belongs to another run: continuing it would end in a
-          // model neither run describes, written over the folder's finished one.
-          const changed = changedSettings(state.config, cfg);
-          if (changed.length) {
-            throw new Error(`${cfg.out}: its checkpoint (step ${state.step}) was made with other settings: ${changed.join(", ")}. Resume with the same settings, or train into another --out (nothing was changed)`);
-          }
           step = state.step;
           log(`resumed from step ${step}`);
         }
