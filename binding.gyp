@@ -5,6 +5,7 @@
       "sources": [
         "native/src/addon.cc",
         "native/src/core.cc",
+        "native/src/cpu_kernels.cc",
         "native/src/handles.cc",
         "native/src/ops_generated.cc",
         "native/src/quantized.cc",

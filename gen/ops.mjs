@@ -139,6 +139,7 @@ export const OPS = [
 
   // in-place activations, for a layer's fresh intermediates when autograd does not track them
   "silu_(Tensor self) -> self = koclip::SiluInPlace(self)",
+  "quick_gelu_(Tensor self) -> self = koclip::QuickGeluInPlace(self)",
   "gelu_(Tensor self, str approximate=\"none\") -> self = koclip::GeluInPlace(self, approximate)",
   "relu_(Tensor self) -> self = self.relu_()",
 

@@ -12,6 +12,7 @@
 #include <dlfcn.h>
 
 #include "bytes.h"
+#include "cpu_kernels.h"
 #include "guard.h"
 #include "handles.h"
 
@@ -236,6 +237,11 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   }
   out.Set("openblasCore", blasCore);
   out.Set("openblasLibrary", blasFile);
+#if defined(KOCLIP_AVX512_KERNELS)
+  out.Set("avx512Kernels", avx512::Available());
+#else
+  out.Set("avx512Kernels", false);
+#endif
 #ifdef KOCLIP_CUDA
   out.Set("cuda", true);
 #else

@@ -1400,6 +1400,15 @@ static Napi::Value Op_silu_(const Napi::CallbackInfo& info) {
   })
 }
 
+static Napi::Value Op_quick_gelu_(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1) throw Napi::TypeError::New(env, "quick_gelu_: expected 1 arguments");
+  KOCLIP_GUARD({
+    const at::Tensor& self = ArgTensor(info, 0);
+    koclip::QuickGeluInPlace(self); return info[0];
+  })
+}
+
 static Napi::Value Op_gelu_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "gelu_: expected 2 arguments");
@@ -1576,6 +1585,7 @@ void RegisterGeneratedOps(Napi::Env env, Napi::Object exports) {
   exports.Set("normal_", Napi::Function::New(env, Op_normal_, "normal_"));
   exports.Set("uniform_", Napi::Function::New(env, Op_uniform_, "uniform_"));
   exports.Set("silu_", Napi::Function::New(env, Op_silu_, "silu_"));
+  exports.Set("quick_gelu_", Napi::Function::New(env, Op_quick_gelu_, "quick_gelu_"));
   exports.Set("gelu_", Napi::Function::New(env, Op_gelu_, "gelu_"));
   exports.Set("relu_", Napi::Function::New(env, Op_relu_, "relu_"));
   exports.Set("item", Napi::Function::New(env, Op_item, "item"));

@@ -64,6 +64,8 @@ export interface BuildInfo {
   /** OpenBLAS's kernel set ("Haswell", "Cooperlake", …) and the file it was loaded from ("" when the BLAS is not OpenBLAS). */
   openblasCore: string;
   openblasLibrary: string;
+  /** Whether inference attention and quick_gelu run the addon's AVX-512 loops (KOCLIP_AVX512=0 turns them off). */
+  avx512Kernels: boolean;
   cuda: boolean;
 }
 

@@ -138,6 +138,7 @@ export interface NativeOps {
   normal_(self: Handle, mean: number, std: number): Handle;
   uniform_(self: Handle, from: number, to: number): Handle;
   silu_(self: Handle): Handle;
+  quick_gelu_(self: Handle): Handle;
   gelu_(self: Handle, approximate: string): Handle;
   relu_(self: Handle): Handle;
   item(self: Handle): number;

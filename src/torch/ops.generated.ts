@@ -605,6 +605,12 @@ export function silu_(self: Tensor): Tensor {
   return self;
 }
 
+/** ATen `quick_gelu_`. */
+export function quickGelu_(self: Tensor): Tensor {
+  native.quick_gelu_(self.handle);
+  return self;
+}
+
 /** ATen `gelu_`. */
 export function gelu_(self: Tensor, approximate: string = "none"): Tensor {
   native.gelu_(self.handle, approximate);
@@ -737,6 +743,7 @@ declare module "./tensor.js" {
     normal_(mean?: number, std?: number): Tensor;
     uniform_(from?: number, to?: number): Tensor;
     silu_(): Tensor;
+    quickGelu_(): Tensor;
     gelu_(approximate?: string): Tensor;
     relu_(): Tensor;
     item(): number;
@@ -1067,6 +1074,9 @@ Tensor.prototype.uniform_ = function (this: Tensor, from: number = 0, to: number
 };
 Tensor.prototype.silu_ = function (this: Tensor) {
   return silu_(this);
+};
+Tensor.prototype.quickGelu_ = function (this: Tensor) {
+  return quickGelu_(this);
 };
 Tensor.prototype.gelu_ = function (this: Tensor, approximate: string = "none") {
   return gelu_(this, approximate);

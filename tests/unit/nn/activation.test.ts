@@ -51,3 +51,29 @@ test("activateInPlace under autograd leaves its input alone and differentiates l
     });
   }
 });
+
+// quick_gelu's in-place form is one vectorised pass on AVX-512 CPUs (cpu_kernels.cc): its own
+// exponential, checked here over the range where σ saturates and across a partial last vector.
+test("activateInPlace quick_gelu on a long tensor: x·σ(1.702x) to float precision, saturating tails included", () => {
+  T.tidy(() => {
+    const values = Array.from({ length: 1003 }, (_, i) => (i - 501) * 0.12); // -60.1 … 60.1
+    const x = T.tensor(values);
+    const got = T.noGrad(() => activateInPlace("quick_gelu", x)).toArray();
+    values.forEach((v, i) => {
+      const want = FORMULAS.quick_gelu(v);
+      assert.ok(Math.abs(got[i]! - want) <= 1e-6 * Math.max(1, Math.abs(want)), `quick_gelu(${v}) = ${got[i]}, expected ${want}`);
+    });
+  });
+});
+
+test("quickGelu_ refuses a tensor autograd tracks (it writes the data directly)", () => {
+  T.tidy(() => {
+    const x = T.tensor([0.5, -1]).mul(1);
+    const leaf = T.tensor([0.5, -1]);
+    leaf.requiresGrad = true;
+    const tracked = leaf.mul(2);
+    assert.throws(() => tracked.quickGelu_(), /quick_gelu_: the tensor requires grad/);
+    assert.deepEqual(tracked.detach().toArray(), [1, -2], "the refused call changed nothing");
+    assert.ok(Math.abs(x.quickGelu_().toArray()[0]! - FORMULAS.quick_gelu(0.5)) < 1e-6);
+  });
+});

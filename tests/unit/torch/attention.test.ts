@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { test } from "node:test";
 import { keyPaddingMask, mergeHeads, multiHeadAttention, splitHeads } from "../../../src/nn/index.js";
 import * as T from "../../../src/torch/index.js";
@@ -81,6 +82,46 @@ test("attention without autograd: a single query whose row stride is smaller tha
       for (let h = 0; h < 3; h++) {
         const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, () => true, 1 / Math.sqrt(d));
         assert.ok(maxDiff(got[b]![h]!.flat(), want.flat()) < 1e-5, `batch ${b} head ${h}`);
+      }
+    }
+  });
+});
+
+// On CPUs with AVX-512 the inference route is the addon's one-pass kernel (cpu_kernels.cc) for
+// heads whose value width is a multiple of 16 and up to 128 keys: every mask kind, key counts
+// that do not fill a 16-key block, a head width that does not fill a 16-float tile, and the
+// causal mask crossing block boundaries.
+test("attention without autograd, the AVX-512 route's shapes: masks, partial key blocks and partial tiles give the formula's values", () => {
+  const hasAvx512 = readFileSync("/proc/cpuinfo", "utf8").includes(" avx512f");
+  assert.equal(T.buildInfo().avx512Kernels, hasAvx512 && process.env.KOCLIP_AVX512 !== "0", "the kernels are on exactly where the CPU has them");
+  T.tidy(() => {
+    for (const [heads, d, dv, tq, tk] of [[2, 64, 64, 50, 50], [1, 20, 16, 7, 33], [1, 8, 80, 3, 128], [2, 16, 32, 17, 17], [1, 16, 16, 4, 129]] as const) {
+      const q = T.randn([2, heads, tq, d], { seed: 11 }), k = T.randn([2, heads, tk, d], { seed: 12 }), v = T.randn([2, heads, tk, dv], { seed: 13 });
+      const allowedKeys = T.rand([2, 1, 1, tk], { seed: 14 }).gt(0.3);
+      const additive = T.randn([2, 1, tq, tk], { seed: 15 });
+      const allowedList = allowedKeys.toArray(), additiveList = additive.toArray();
+      const cases: [string, T.Tensor | null, boolean, (b: number, i: number, j: number) => number][] = [
+        ["no mask", null, false, () => 0],
+        ["boolean key mask", allowedKeys, false, (b, _i, j) => (allowedList[b * tk + j] ? 0 : -Infinity)],
+        ["additive mask", additive, false, (b, i, j) => additiveList[(b * tq + i) * tk + j]!],
+        ["causal", null, tq === tk, (_b, i, j) => (tq !== tk || j <= i ? 0 : -Infinity)],
+      ];
+      const [qh, kh, vh] = [rows(q), rows(k), rows(v)];
+      for (const [name, mask, causal, bias] of cases) {
+        const got = rows(T.noGrad(() => T.scaledDotProductAttention(q, k, v, mask, 0, causal)));
+        for (let b = 0; b < 2; b++) {
+          for (let h = 0; h < heads; h++) {
+            // The additive mask goes in through the scores: a scaled naive head on (q, k) plus it.
+            const want = qh[b]![h]!.map((qi, i) => {
+              const scores = kh[b]![h]!.map((kj, j) => qi.reduce((s, x, e) => s + x * kj[e]!, 0) / Math.sqrt(d) + bias(b, i, j));
+              const max = Math.max(...scores);
+              const e = scores.map((s) => Math.exp(s - max));
+              const z = e.reduce((a, c) => a + c, 0);
+              return vh[b]![h]![0]!.map((_, c) => e.reduce((s, w, j) => s + (w / z) * vh[b]![h]![j]![c]!, 0));
+            });
+            assert.ok(maxDiff(got[b]![h]!.flat(), want.flat()) < 1e-5, `[${heads}, ${d}, ${dv}, ${tq}, ${tk}] ${name}: batch ${b} head ${h}`);
+          }
+        }
       }
     }
   });

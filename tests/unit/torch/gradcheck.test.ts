@@ -155,7 +155,7 @@ const NOT_DIFFERENTIABLE = new Set([
   "detach", "one_hot", "zeros", "ones", "full", "arange", "eye", "zeros_like", "ones_like", "floor", "round",
   "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "isfinite", "argmax", "argsort",
   "all", "any", "add_", "sub_", "mul_", "div_", "addcmul_", "addcdiv_", "lerp_", "clamp_", "copy_", "zero_",
-  "fill_", "normal_", "uniform_", "silu_", "gelu_", "relu_", "item", "allclose",
+  "fill_", "normal_", "uniform_", "silu_", "quick_gelu_", "gelu_", "relu_", "item", "allclose",
 ]);
 
 test("every op in gen/ops.mjs is gradient-checked or listed as not differentiable", async () => {

@@ -1,0 +1,243 @@
+#include "cpu_kernels.h"
+
+#if defined(KOCLIP_AVX512_KERNELS)
+// GCC 12's reduce intrinsics start from _mm512_undefined_ps(), which it then reports as maybe
+// uninitialised (a false positive of the header, not of this file).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+#include <string>
+#include <vector>
+
+#define KOCLIP_AVX512 __attribute__((target("avx512f")))
+
+namespace koclip::avx512 {
+
+bool Available() {
+  static const bool available = [] {
+    const char* setting = std::getenv("KOCLIP_AVX512");
+    return __builtin_cpu_supports("avx512f") && !(setting != nullptr && std::string(setting) == "0");
+  }();
+  return available;
+}
+
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// e^x, and exactly 0 for x <= -103 (so for -inf, a masked score): x = n·ln2 + r with |r| <= ln2/2,
+// e^r from its Taylor polynomial to r^7 (relative error < 2e-8 before rounding), times 2^n.
+// Callers keep x <= 88 (e^88 is finite). NaN gives 0 here; the caller's own arithmetic keeps it.
+KOCLIP_AVX512 inline __m512 Exp(__m512 x) {
+  const __m512 floor = _mm512_set1_ps(-103.0f);
+  const __mmask16 live = _mm512_cmp_ps_mask(x, floor, _CMP_GT_OQ);
+  x = _mm512_max_ps(floor, x);
+  const __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
+                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);  // ln2 in two parts: n·ln2 exactly
+  r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.428606765330187045e-06f), r);
+  __m512 p = _mm512_set1_ps(1.0f / 5040);
+  for (float c : {1.0f / 720, 1.0f / 120, 1.0f / 24, 1.0f / 6, 0.5f, 1.0f, 1.0f}) p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(c));
+  return _mm512_maskz_mov_ps(live, _mm512_scalef_ps(p, n));
+}
+
+// Transposes 16 rows of 16 floats in registers (unpack pairs, then 2×2 blocks, then 4×4 blocks
+// of four-float lanes).
+KOCLIP_AVX512 inline void Transpose16x16(__m512 r[16]) {
+  __m512 t[16];
+  for (int x = 0; x < 16; x += 2) {
+    t[x] = _mm512_unpacklo_ps(r[x], r[x + 1]);
+    t[x + 1] = _mm512_unpackhi_ps(r[x], r[x + 1]);
+  }
+  for (int x = 0; x < 16; x += 4) {
+    r[x] = _mm512_shuffle_ps(t[x], t[x + 2], 0x44);
+    r[x + 1] = _mm512_shuffle_ps(t[x], t[x + 2], 0xEE);
+    r[x + 2] = _mm512_shuffle_ps(t[x + 1], t[x + 3], 0x44);
+    r[x + 3] = _mm512_shuffle_ps(t[x + 1], t[x + 3], 0xEE);
+  }
+  for (int x = 0; x < 4; x++) {
+    t[x] = _mm512_shuffle_f32x4(r[x], r[x + 4], 0x88);
+    t[x + 4] = _mm512_shuffle_f32x4(r[x], r[x + 4], 0xDD);
+    t[x + 8] = _mm512_shuffle_f32x4(r[x + 8], r[x + 12], 0x88);
+    t[x + 12] = _mm512_shuffle_f32x4(r[x + 8], r[x + 12], 0xDD);
+  }
+  for (int x = 0; x < 8; x++) {
+    r[x] = _mm512_shuffle_f32x4(t[x], t[x + 8], 0x88);
+    r[x + 8] = _mm512_shuffle_f32x4(t[x], t[x + 8], 0xDD);
+  }
+}
+
+// The head's keys transposed, [d][nb·16], so that one query row's scores are nb vectors
+// accumulated over d broadcasts. Keys past tk are zero. 16×16 tiles through registers: a gather
+// per column took a quarter of the attention's time.
+KOCLIP_AVX512 void TransposeKeys(const float* k, int64_t kRow, int tk, int d, int nb, float* kt) {
+  __m512 tile[16];
+  for (int b = 0; b < nb; b++) {
+    const int keys = std::min(16, tk - 16 * b);
+    for (int c = 0; c < d; c += 16) {
+      const int dims = std::min(16, d - c);
+      const __mmask16 present = dims == 16 ? 0xFFFF : static_cast<__mmask16>((1u << dims) - 1);
+#pragma GCC unroll 16
+      for (int x = 0; x < 16; x++) {
+        tile[x] = x < keys ? _mm512_maskz_loadu_ps(present, k + (16 * b + x) * kRow + c) : _mm512_setzero_ps();
+      }
+      Transpose16x16(tile);
+      for (int x = 0; x < dims; x++) _mm512_storeu_ps(kt + (static_cast<int64_t>(c + x) * nb + b) * 16, tile[x]);
+    }
+  }
+}
+
+// scores[0, nb·16) = q_i · kᵀ · scale, two accumulators per block (even and odd d) so that the
+// FMAs' latency overlaps.
+template <int NB>
+KOCLIP_AVX512 void RowScores(const float* qi, const float* kt, int d, float scale, float* scores) {
+  __m512 even[NB], odd[NB];  // every loop over b is unrolled, so that these stay in registers
+#pragma GCC unroll 8
+  for (int b = 0; b < NB; b++) even[b] = odd[b] = _mm512_setzero_ps();
+  int dd = 0;
+  for (; dd + 1 < d; dd += 2) {
+    const __m512 q0 = _mm512_set1_ps(qi[dd]), q1 = _mm512_set1_ps(qi[dd + 1]);
+    const float* k0 = kt + static_cast<int64_t>(dd) * NB * 16;
+#pragma GCC unroll 8
+    for (int b = 0; b < NB; b++) {
+      even[b] = _mm512_fmadd_ps(q0, _mm512_loadu_ps(k0 + 16 * b), even[b]);
+      odd[b] = _mm512_fmadd_ps(q1, _mm512_loadu_ps(k0 + NB * 16 + 16 * b), odd[b]);
+    }
+  }
+  if (dd < d) {
+    const __m512 q0 = _mm512_set1_ps(qi[dd]);
+#pragma GCC unroll 8
+    for (int b = 0; b < NB; b++) even[b] = _mm512_fmadd_ps(q0, _mm512_loadu_ps(kt + static_cast<int64_t>(dd) * NB * 16 + 16 * b), even[b]);
+  }
+  const __m512 s = _mm512_set1_ps(scale);
+#pragma GCC unroll 8
+  for (int b = 0; b < NB; b++) _mm512_storeu_ps(scores + 16 * b, _mm512_mul_ps(_mm512_add_ps(even[b], odd[b]), s));
+}
+
+using RowScoresFn = void (*)(const float*, const float*, int, float, float*);
+constexpr RowScoresFn kRowScores[] = {RowScores<1>, RowScores<2>, RowScores<3>, RowScores<4>,
+                                      RowScores<5>, RowScores<6>, RowScores<7>, RowScores<8>};
+static_assert(sizeof(kRowScores) / sizeof(kRowScores[0]) * 16 == kMaxKeys, "one RowScores per block count");
+
+// out_i = Σ_j p_j v_j / total, 64 columns at a time with the keys split even/odd (8 chains, held
+// in registers: spelled out, as GCC spills arrays of them), then 16 at a time.
+KOCLIP_AVX512 void WeightedValues(const float* p, int tk, const float* v, int64_t vRow, int dv, float inv, float* out) {
+  const __m512 scale = _mm512_set1_ps(inv);
+  int c = 0;
+  for (; c + 64 <= dv; c += 64) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    const float* row = v + c;
+    int j = 0;
+    for (; j + 1 < tk; j += 2, row += 2 * vRow) {
+      const __m512 p0 = _mm512_set1_ps(p[j]), p1 = _mm512_set1_ps(p[j + 1]);
+      a0 = _mm512_fmadd_ps(p0, _mm512_loadu_ps(row), a0);
+      a1 = _mm512_fmadd_ps(p0, _mm512_loadu_ps(row + 16), a1);
+      a2 = _mm512_fmadd_ps(p0, _mm512_loadu_ps(row + 32), a2);
+      a3 = _mm512_fmadd_ps(p0, _mm512_loadu_ps(row + 48), a3);
+      b0 = _mm512_fmadd_ps(p1, _mm512_loadu_ps(row + vRow), b0);
+      b1 = _mm512_fmadd_ps(p1, _mm512_loadu_ps(row + vRow + 16), b1);
+      b2 = _mm512_fmadd_ps(p1, _mm512_loadu_ps(row + vRow + 32), b2);
+      b3 = _mm512_fmadd_ps(p1, _mm512_loadu_ps(row + vRow + 48), b3);
+    }
+    if (j < tk) {
+      const __m512 p0 = _mm512_set1_ps(p[j]);
+      a0 = _mm512_fmadd_ps(p0, _mm512_loadu_ps(row), a0);
+      a1 = _mm512_fmadd_ps(p0, _mm512_loadu_ps(row + 16), a1);
+      a2 = _mm512_fmadd_ps(p0, _mm512_loadu_ps(row + 32), a2);
+      a3 = _mm512_fmadd_ps(p0, _mm512_loadu_ps(row + 48), a3);
+    }
+    _mm512_storeu_ps(out + c, _mm512_mul_ps(_mm512_add_ps(a0, b0), scale));
+    _mm512_storeu_ps(out + c + 16, _mm512_mul_ps(_mm512_add_ps(a1, b1), scale));
+    _mm512_storeu_ps(out + c + 32, _mm512_mul_ps(_mm512_add_ps(a2, b2), scale));
+    _mm512_storeu_ps(out + c + 48, _mm512_mul_ps(_mm512_add_ps(a3, b3), scale));
+  }
+  for (; c < dv; c += 16) {
+    __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
+    int j = 0;
+    for (; j + 1 < tk; j += 2) {
+      a = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_loadu_ps(v + j * vRow + c), a);
+      b = _mm512_fmadd_ps(_mm512_set1_ps(p[j + 1]), _mm512_loadu_ps(v + (j + 1) * vRow + c), b);
+    }
+    if (j < tk) a = _mm512_fmadd_ps(_mm512_set1_ps(p[j]), _mm512_loadu_ps(v + j * vRow + c), a);
+    _mm512_storeu_ps(out + c, _mm512_mul_ps(_mm512_add_ps(a, b), scale));
+  }
+}
+
+}  // namespace
+
+KOCLIP_AVX512 void AttendHead(const float* q, int64_t qRow, const float* k, int64_t kRow, const float* v, int64_t vRow,
+                              float* out, int64_t outRow, int tq, int tk, int d, int dv, float scale, const HeadMask& mask,
+                              bool causal) {
+  const int nb = (tk + 15) / 16;
+  thread_local std::vector<float> kt;
+  kt.resize(static_cast<size_t>(d) * nb * 16);
+  TransposeKeys(k, kRow, tk, d, nb, kt.data());
+  alignas(64) float scores[kMaxKeys];
+  const RowScoresFn rowScores = kRowScores[nb - 1];
+  const __m512i keyOffsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                _mm512_set1_epi32(static_cast<int>(mask.keyStride)));
+  for (int i = 0; i < tq; i++) {
+    rowScores(q + i * qRow, kt.data(), d, scale, scores);
+    // Masked keys (and the padding past tk) become -inf in registers: scalar stores into the
+    // row would stall the vector loads that follow (store forwarding).
+    const float* additive = mask.additive != nullptr ? mask.additive + i * mask.rowStride : nullptr;
+    const bool* allowed = mask.allowed != nullptr ? mask.allowed + i * mask.rowStride : nullptr;
+    __m512 top = _mm512_set1_ps(kNegInf);
+    for (int b = 0; b < nb; b++) {
+      const int j0 = 16 * b;
+      const int keys = std::min(16, causal ? std::min(tk, i + 1) - j0 : tk - j0);
+      __mmask16 live = keys >= 16 ? 0xFFFF : keys <= 0 ? 0 : static_cast<__mmask16>((1u << keys) - 1);
+      __m512 row = _mm512_loadu_ps(scores + j0);
+      if (additive != nullptr) {
+        row = _mm512_add_ps(row, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, keyOffsets, additive + j0 * mask.keyStride, 4));
+      } else if (allowed != nullptr) {
+        for (int t = 0; t < keys; t++) {
+          if (!allowed[(j0 + t) * mask.keyStride]) live &= static_cast<__mmask16>(~(1u << t));
+        }
+      }
+      row = _mm512_mask_mov_ps(_mm512_set1_ps(kNegInf), live, row);
+      _mm512_storeu_ps(scores + j0, row);
+      top = _mm512_max_ps(top, row);
+    }
+    const float max = _mm512_reduce_max_ps(top);
+    float* outRowPtr = out + i * outRow;
+    if (max == kNegInf) {  // every key masked: softmax is 0/0, as libtorch's
+      std::fill(outRowPtr, outRowPtr + dv, std::numeric_limits<float>::quiet_NaN());
+      continue;
+    }
+    const __m512 shift = _mm512_set1_ps(max);
+    __m512 total = _mm512_setzero_ps();
+    for (int b = 0; b < nb; b++) {
+      const __m512 e = Exp(_mm512_sub_ps(_mm512_loadu_ps(scores + 16 * b), shift));
+      _mm512_storeu_ps(scores + 16 * b, e);
+      total = _mm512_add_ps(total, e);
+    }
+    WeightedValues(scores, tk, v, vRow, dv, 1.0f / _mm512_reduce_add_ps(total), outRowPtr);
+  }
+}
+
+namespace {
+
+// v·σ(1.702 v) = v / (1 + e^(-1.702 v)); the exponent is capped at 88, where the quotient is ~0.
+KOCLIP_AVX512 inline __m512 QuickGelu(__m512 v) {
+  const __m512 exponent = _mm512_min_ps(_mm512_set1_ps(88.0f), _mm512_mul_ps(v, _mm512_set1_ps(-1.702f)));
+  return _mm512_div_ps(v, _mm512_add_ps(_mm512_set1_ps(1.0f), Exp(exponent)));
+}
+
+}  // namespace
+
+KOCLIP_AVX512 void QuickGeluInPlace(float* x, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, QuickGelu(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(x + i, tail, QuickGelu(_mm512_maskz_loadu_ps(tail, x + i)));
+  }
+}
+
+}  // namespace koclip::avx512
+
+#endif

@@ -1,0 +1,37 @@
+// Hand-vectorised CPU loops for inference, where Debian's libtorch 1.13 is slow: it was built for
+// AVX2 at most, and runs attention as one small BLAS call per head and softmax as a separate
+// pass over memory. These use AVX-512 when the CPU has it (checked once at run time); callers
+// fall back to the composed libtorch ops when avx512::Available() is false (or, on other
+// architectures, KOCLIP_AVX512_KERNELS is undefined).
+#pragma once
+#include <cstdint>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define KOCLIP_AVX512_KERNELS 1
+
+namespace koclip::avx512 {
+
+// True when this CPU has AVX-512F and KOCLIP_AVX512 is not "0" (checked once; the variable is
+// there to compare both routes).
+bool Available();
+
+// softmax(q kᵀ · scale + mask) v for one head. Rows are `*Row` floats apart, elements contiguous.
+// q [tq, d], k [tk, d], v [tk, dv] → out [tq, dv]. `maskRow(i)` (optional) gives row i of an
+// additive float mask or of a boolean mask (true = may attend), each tk elements, `maskStride`
+// apart within the row (0 when broadcast). Requires tk <= kMaxKeys, dv % 16 == 0.
+struct HeadMask {
+  const float* additive = nullptr;  // exactly one of these or neither
+  const bool* allowed = nullptr;
+  int64_t rowStride = 0;  // between query rows (0: one row for all)
+  int64_t keyStride = 1;  // between keys
+};
+constexpr int kMaxKeys = 128;
+void AttendHead(const float* q, int64_t qRow, const float* k, int64_t kRow, const float* v, int64_t vRow, float* out,
+                int64_t outRow, int tq, int tk, int d, int dv, float scale, const HeadMask& mask, bool causal);
+
+// x ← x·σ(1.702x), OpenAI CLIP's quick_gelu, in one pass over n contiguous floats.
+void QuickGeluInPlace(float* x, int64_t n);
+
+}  // namespace koclip::avx512
+
+#endif
