@@ -4,7 +4,7 @@
  * Contrastive loss with multi-positives (loss.ts); everything random derives from the seed and
  * the step, so `resume` continues bit-exactly from the last checkpoint.
  */
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { formatBadRows, readPairs } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
@@ -12,7 +12,7 @@ import { saveModel } from "../models/save.js";
 import { AdamW, clipGradNorm, cosineLr, decayGroups } from "../optim/index.js";
 import { autocast, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.js";
 import { restoreLatest, saveCheckpoint } from "./checkpoint.js";
-import type { TrainConfig } from "./config.js";
+import { changedSettings, type TrainConfig } from "./config.js";
 import { resolveTemplates } from "../tasks/zero_shot.js";
 import { PairLoader, resolveForegrounds, type Batch, type LoaderOptions } from "./data.js";
 import { PrefetchingLoader } from "./prefetch.js";
@@ -78,6 +78,21 @@ function readMetrics(file: string, upToStep: number): MetricLine[] {
   return readFileSync(file, "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l) as MetricLine).filter((m) => m.step <= upToStep);
 }
 
+/**
+ * The saved result of a run that finished in `cfg.out` (train_result.json is written after
+ * everything else), so that `--resume` has nothing left to do; null when there is none. A finished
+ * run made with other settings is another run: refused, as restoreLatest refuses a checkpoint.
+ */
+function finishedRun(cfg: TrainConfig, resultFile: string): TrainResult | null {
+  const configFile = join(cfg.out, "train_config.json");
+  if (!existsSync(resultFile) || !existsSync(configFile)) return null;
+  const changed = changedSettings(JSON.parse(readFileSync(configFile, "utf8")) as Partial<TrainConfig>, cfg);
+  if (changed.length) {
+    throw new Error(`${cfg.out}: holds a finished run made with other settings: ${changed.join(", ")}. Resume with the same settings, or train into another --out (nothing was changed)`);
+  }
+  return JSON.parse(readFileSync(resultFile, "utf8")) as TrainResult;
+}
+
 /** The captionTemplates option as the loader's two template sets (Hangul captions, others). */
 function captionTemplates(spec: string | null): LoaderOptions["templates"] {
   if (spec === null) return null;
@@ -103,6 +118,14 @@ export async function writeCurves(outDir: string): Promise<void> {
  */
 export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) => void, log: (line: string) => void = console.error): Promise<TrainResult> {
   const started = performance.now();
+  const resultFile = join(cfg.out, "train_result.json");
+  if (cfg.resume) {
+    const finished = finishedRun(cfg, resultFile);
+    if (finished) {
+      log(`${cfg.out}: this run already finished (${finished.steps} steps); nothing to do`);
+      return finished;
+    }
+  }
   mkdirSync(cfg.out, { recursive: true });
   manualSeed(cfg.seed);
   const model = await initModel(cfg, log);
@@ -149,6 +172,7 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
         }
       }
       const metricsFile = join(cfg.out, "metrics.jsonl");
+      rmSync(resultFile, { force: true }); // the folder is about to change: its previous result no longer describes it
       // Metrics past the resumed step were logged by the killed run; they are recomputed.
       writeFileSync(metricsFile, readMetrics(metricsFile, step).map((m) => JSON.stringify(m) + "\n").join(""));
 
@@ -204,10 +228,12 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
       writeFileSync(join(cfg.out, "train_config.json"), JSON.stringify(cfg, null, 2) + "\n");
       await writeCurves(cfg.out);
       opt.dispose();
-      return {
+      const result: TrainResult = {
         steps: totalSteps, finalLoss: lastLoss, valLoss, seconds: (performance.now() - started) / 1000,
         dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), badRows: data.bad.length + loader.bad.length,
       };
+      writeFileSync(resultFile, JSON.stringify(result, null, 2) + "\n"); // last: it marks the run finished
+      return result;
     } finally {
       await loader.close();
     }

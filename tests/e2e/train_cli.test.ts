@@ -3,7 +3,7 @@
 // scratch makes the loss fall and retrieval beat chance by a wide margin.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
@@ -45,21 +45,41 @@ test("a run killed with SIGKILL and resumed ends with the same weights as an uni
   child.kill("SIGKILL");
   await new Promise((res) => child.on("exit", res));
   assert.ok(!existsSync(join(killed, "model.safetensors")), "the run was killed before finishing");
-  const resumed = spawnSync(KOCLIP, [...args(killed, ["--checkpoint-every", "2", "--keep-checkpoints", "2"]), "--resume"], { encoding: "utf8" });
+  const resumeArgs = [...args(killed, ["--checkpoint-every", "2", "--keep-checkpoints", "2"]), "--resume"];
+
+  // Resuming that folder's checkpoint with other settings (a different run pointed at the same
+  // --out) is refused before anything is written.
+  const metricsKilled = readFileSync(join(killed, "metrics.jsonl"));
+  const other = spawnSync(KOCLIP, [...resumeArgs, "--steps", "6", "--batch-size", "4"], { encoding: "utf8" });
+  assert.notEqual(other.status, 0);
+  assert.match(other.stderr, /checkpoint \(step (6|8|10)\) was made with other settings: steps 12 → 6, batchSize 8 → 4/);
+  assert.ok(readFileSync(join(killed, "metrics.jsonl")).equals(metricsKilled), "the metrics are untouched");
+
+  const resumed = spawnSync(KOCLIP, resumeArgs, { encoding: "utf8" });
   assert.equal(resumed.status, 0, resumed.stderr);
   assert.match(resumed.stderr, /resumed from step (6|8|10)/);
   assert.ok(readFileSync(join(killed, "model.safetensors")).equals(readFileSync(join(straight, "model.safetensors"))), "weights differ");
   const steps = readFileSync(join(killed, "metrics.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l).step);
   assert.deepEqual(steps, [...new Set(steps)].sort((a, b) => a - b), "metrics have no duplicated steps after resume");
 
-  // Resuming that folder's checkpoint with other settings (a different run pointed at the same
-  // --out) is refused, and the finished model and its metrics stay as they were.
-  const metricsBefore = readFileSync(join(killed, "metrics.jsonl"));
-  const other = spawnSync(KOCLIP, [...args(killed, ["--checkpoint-every", "2", "--keep-checkpoints", "2"]), "--steps", "6", "--batch-size", "4", "--resume"], { encoding: "utf8" });
-  assert.notEqual(other.status, 0);
-  assert.match(other.stderr, /checkpoint \(step 10\) was made with other settings: steps 12 → 6, batchSize 8 → 4/);
+  // Resuming the finished run again has nothing to do: no step is redone, nothing is rewritten,
+  // and the run's result is reported as it was.
+  const modelTime = statSync(join(killed, "model.safetensors")).mtimeMs;
+  const metricsFinished = readFileSync(join(killed, "metrics.jsonl"));
+  const again = spawnSync(KOCLIP, resumeArgs, { encoding: "utf8" });
+  assert.equal(again.status, 0, again.stderr);
+  assert.match(again.stderr, /this run already finished \(12 steps\); nothing to do/);
+  assert.doesNotMatch(again.stderr, /resumed from step/);
+  assert.deepEqual(JSON.parse(again.stdout), JSON.parse(resumed.stdout), "the finished run's result, as first reported");
+  assert.equal(statSync(join(killed, "model.safetensors")).mtimeMs, modelTime, "the model was not rewritten");
+  assert.ok(readFileSync(join(killed, "metrics.jsonl")).equals(metricsFinished), "the metrics are untouched");
+
+  // …and a finished run resumed with other settings is refused too, leaving it as it was.
+  const otherFinished = spawnSync(KOCLIP, [...resumeArgs, "--steps", "6"], { encoding: "utf8" });
+  assert.notEqual(otherFinished.status, 0);
+  assert.match(otherFinished.stderr, /holds a finished run made with other settings: steps 12 → 6/);
   assert.ok(readFileSync(join(killed, "model.safetensors")).equals(readFileSync(join(straight, "model.safetensors"))), "the finished model is untouched");
-  assert.ok(readFileSync(join(killed, "metrics.jsonl")).equals(metricsBefore), "the metrics are untouched");
+  assert.ok(readFileSync(join(killed, "metrics.jsonl")).equals(metricsFinished), "the metrics are untouched");
 });
 
 test("fine-tuning koclip-tiny through the CLI matches the same steps through the library", async () => {
