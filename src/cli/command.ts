@@ -41,10 +41,18 @@ export function precisionFlag(value: string | undefined): Precision {
   throw new UsageError(`--precision must be one of ${PRECISIONS.join(", ")}, got '${value}'`);
 }
 
-/** `--batch-size`: inputs per forward pass; undefined when absent, so the model's default applies (PretrainedModel.imageBatchSize). */
-export function batchSizeFlag(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--batch-size must be a positive integer, got '${value}'`);
+/**
+ * An integer flag `--name`: undefined when absent (so the caller's or the model's default applies),
+ * else an integer in [min, max], or a usage error naming the flag and the range.
+ *
+ *   const k = intFlag("k", values.k) ?? 20;
+ *   const batchSize = intFlag("batch-size", values["batch-size"]);  // undefined: PretrainedModel.imageBatchSize
+ */
+export function intFlag(name: string, raw: string | undefined, min = 1, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
+    throw new UsageError(`--${name} must be an integer ${max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`}, got '${raw}'`);
+  }
   return n;
 }

@@ -34,7 +34,7 @@ test("koclip embed: usage errors exit 2 with the usage, load errors exit 1 with 
   assert.match(noInput.stderr, /usage: koclip embed/);
   const badBatch = run("embed", "--model", fixture("koclip-tiny", "model"), "--text", "x", "--batch-size", "1.5");
   assert.equal(badBatch.status, 2);
-  assert.match(badBatch.stderr, /--batch-size must be a positive integer, got '1\.5'/);
+  assert.match(badBatch.stderr, /--batch-size must be an integer >= 1, got '1\.5'/);
   const badFlag = run("embed", "--modle", "x");
   assert.equal(badFlag.status, 2);
   assert.match(badFlag.stderr, /--modle/);

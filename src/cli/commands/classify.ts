@@ -4,8 +4,7 @@ import { resolveModelDir } from "../../index/default_model.js";
 import { loadModel } from "../../models/load.js";
 import { patchHeatmap, type PatchHeatmap } from "../../tasks/patch.js";
 import { classifyImages, resolveTemplates } from "../../tasks/zero_shot.js";
-import { parseFlags, UsageError, type Command } from "../command.js";
-import { intFlag } from "./collection_flags.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip classify FILE... --labels 고양이,강아지,... [options]
        koclip classify FILE --patch TEXT [--grid N]
@@ -77,8 +76,8 @@ export const classifyCommand: Command = {
       json: { type: "boolean" },
     }, true);
     if (positionals.length === 0) throw new UsageError("give at least one image file");
-    const top = intFlag("top", values.top, 5);
-    const grid = intFlag("grid", values.grid, 4);
+    const top = intFlag("top", values.top) ?? 5;
+    const grid = intFlag("grid", values.grid) ?? 4;
     if (grid > 32) throw new UsageError(`--grid must be at most 32, got ${grid}`);
     let labels: string[] = [];
     if (values.patch !== undefined) {

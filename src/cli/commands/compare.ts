@@ -2,7 +2,7 @@
 import { sniffDatasetKind } from "../../data/datasets.js";
 import { compareModels, formatMarkdownTable, LANGS, parseModelSpecs, type Lang } from "../../eval/compare.js";
 import { progressReporter } from "../../eval/progress.js";
-import { batchSizeFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip compare --models A,B,... --data CLS.jsonl[,PAIRS.jsonl] [options]
 
@@ -54,7 +54,7 @@ export const compareCommand: Command = {
     const langs = list(values.lang ?? "ko");
     const badLang = langs.find((l) => !LANGS.includes(l as Lang));
     if (badLang !== undefined) throw new UsageError(`unknown language '${badLang}' (known: ${LANGS.join(", ")})`);
-    const batchSize = batchSizeFlag(values["batch-size"]);
+    const batchSize = intFlag("batch-size", values["batch-size"]);
 
     const data: { cls?: string; pairs?: string } = {};
     for (const file of list(values.data)) {

@@ -1,5 +1,5 @@
 /** `koclip data emoji`: builds the emoji image–caption dataset (src/data/emoji.ts). */
-import { parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 import { buildEmojiDataset, type EmojiManifest } from "../../data/emoji.js";
 import { EMOJI_STYLE_NAMES, parseStyles } from "../../data/emoji_styles.js";
 
@@ -66,25 +66,16 @@ function parseEmojiFlags(argv: string[]) {
   }
   return {
     outDir: values.out,
-    size: intFlag("--size", values.size, 8, 1024),
-    seed: intFlag("--seed", values.seed, Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER),
+    size: intFlag("size", values.size, 8, 1024),
+    seed: intFlag("seed", values.seed, Number.MIN_SAFE_INTEGER),
     styles,
     allVariants: values["all-variants"] ?? false,
-    limit: intFlag("--limit", values.limit, 1, Number.MAX_SAFE_INTEGER),
+    limit: intFlag("limit", values.limit),
     holdout: fractionFlag("--holdout", values.holdout),
     valFraction: fractionFlag("--val", values.val),
     notoFont: values["noto-font"],
-    concurrency: intFlag("--concurrency", values.concurrency, 1, 1024),
+    concurrency: intFlag("concurrency", values.concurrency, 1, 1024),
   };
-}
-
-function intFlag(name: string, raw: string | undefined, min: number, max: number): number | undefined {
-  if (raw === undefined) return undefined;
-  const n = Number(raw);
-  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min || n > max) {
-    throw new UsageError(`${name} must be an integer in ${min}..${max}, got '${raw}'`);
-  }
-  return n;
 }
 
 function fractionFlag(name: string, raw: string | undefined): number | undefined {

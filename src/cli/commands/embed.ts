@@ -1,6 +1,6 @@
 /** `koclip embed`: prints L2-normalised embeddings of texts and/or images as JSON lines. */
 import { loadModel } from "../../models/load.js";
-import { batchSizeFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip embed --model DIR (--text T ... | --image FILE ...) [options]
 
@@ -37,7 +37,7 @@ export const embedCommand: Command = {
     const texts = values.text ?? [];
     const images = values.image ?? [];
     if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image");
-    const batchSize = batchSizeFlag(values["batch-size"]);
+    const batchSize = intFlag("batch-size", values["batch-size"]);
     const model = await loadModel(values.model, { vision: values.vision, device: values.device, precision: precisionFlag(values.precision) });
     try {
       const print = (input: string, kind: string, e: Float32Array) =>

@@ -7,7 +7,7 @@ import { markdownTable, percent } from "../../eval/report.js";
 import { evaluateRetrieval } from "../../eval/retrieval.js";
 import { evaluateZeroShot, type ZeroShotMetrics } from "../../eval/zeroshot.js";
 import { resolveTemplates } from "../../tasks/zero_shot.js";
-import { batchSizeFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip eval zeroshot --model DIR --data CLS.jsonl [options]
        koclip eval retrieval --model DIR --data PAIRS.jsonl [options]
@@ -68,7 +68,7 @@ function parse(argv: string[]) {
       if (values[flag] !== undefined) throw new UsageError(`--${flag} applies to zeroshot only`);
     }
   }
-  const batchSize = batchSizeFlag(values["batch-size"]);
+  const batchSize = intFlag("batch-size", values["batch-size"]);
   return { task: task as Task, values, batchSize };
 }
 

@@ -5,8 +5,7 @@ import { Collection } from "../../index/collection.js";
 import { indexFolder, type IndexProgress, type IndexReport } from "../../index/build.js";
 import { resolveModelDir } from "../../index/default_model.js";
 import { loadModel } from "../../models/load.js";
-import { batchSizeFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
-import { intFlag } from "./collection_flags.js";
+import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
 /** Index file used when --db is not given: hidden, inside the folder (the walk skips dot files). */
 export const DEFAULT_DB_NAME = ".koclip-index.db";
@@ -72,10 +71,10 @@ export const indexCommand: Command = {
     const dir = positionals[0]!;
     if (!existsSync(dir)) throw new Error(`${dir}: no such folder`);
     const db = values.db ?? join(dir, DEFAULT_DB_NAME);
-    const maxPixels = intFlag("max-pixels", values["max-pixels"], 100_000_000);
-    const batchSize = batchSizeFlag(values["batch-size"]);
+    const maxPixels = intFlag("max-pixels", values["max-pixels"]) ?? 100_000_000;
+    const batchSize = intFlag("batch-size", values["batch-size"]);
     const precision = precisionFlag(values.precision);
-    const annThreshold = values["ann-threshold"] === undefined ? undefined : intFlag("ann-threshold", values["ann-threshold"], 20_000, 0);
+    const annThreshold = intFlag("ann-threshold", values["ann-threshold"], 0);
 
     let recordedModel: string | null = null;
     if (existsSync(db)) {

@@ -3,8 +3,7 @@ import { Collection } from "../../index/collection.js";
 import { resolveModelDir } from "../../index/default_model.js";
 import { searchByImage, searchByText } from "../../index/query.js";
 import { loadModel } from "../../models/load.js";
-import { parseFlags, UsageError, type Command } from "../command.js";
-import { intFlag } from "./collection_flags.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip search TEXT --db FILE [options]
        koclip search --image FILE --db FILE [options]
@@ -38,7 +37,7 @@ export const searchCommand: Command = {
     if (!values.db) throw new UsageError("--db FILE is required (the index written by koclip index)");
     if (values.image !== undefined && positionals.length) throw new UsageError("give either a text or --image, not both");
     if (values.image === undefined && positionals.length !== 1) throw new UsageError(positionals.length ? "give the text as one argument (quote it)" : "give a text to search for, or --image FILE");
-    const k = intFlag("k", values.k, 20);
+    const k = intFlag("k", values.k) ?? 20;
     const collection = Collection.open(values.db, { readonly: true });
     try {
       const model = await loadModel(resolveModelDir(values.model, [collection.status().model]), { device: values.device });
