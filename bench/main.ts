@@ -56,7 +56,7 @@ const onednn = /MKL-DNN v([\d.]+)/.exec(info.config)?.[1];
 console.log(`# koclip benchmarks — ${new Date().toISOString().slice(0, 10)}${quick ? " (--quick: smoke run, numbers not meaningful)" : ""}`);
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}); libtorch ${info.torchVersion}, BLAS_INFO=${blas} ` +
-    `(Debian: OpenBLAS via libblas.so.3${info.openblasCore ? `, ${info.openblasLibrary}, ${info.openblasCore} kernels, OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? "unset"}` : ""})${onednn ? `, oneDNN ${onednn}` : ""}, ATen CPU kernels ${capability}, ` +
+    `(Debian: OpenBLAS via libblas.so.3${info.openblasCore ? `, ${info.openblasLibrary}, ${info.openblasCore} kernels, OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? "unset"}` : ""})${onednn ? `, oneDNN ${onednn}` : ""}, ATen CPU kernels ${capability} (addon's AVX-512 kernels ${info.avx512Kernels ? "on" : "off"}), ` +
     `${T.numThreads()} intra-op threads (OMP_WAIT_POLICY ${process.env.OMP_WAIT_POLICY ?? "unset"}), allocator ${info.allocator}, CUDA ${T.cudaAvailable() ? "yes" : "no"}`,
 );
 const rows: BenchRow[] = [];
