@@ -4,10 +4,10 @@ import { test } from "node:test";
 import { keyPaddingMask, mergeHeads, multiHeadAttention, splitHeads } from "../../../src/nn/index.js";
 import * as T from "../../../src/torch/index.js";
 
-/** softmax(q kᵀ · scale + mask) v for one [T, D] head, in plain numbers. */
-function naiveHead(q: number[][], k: number[][], v: number[][], allowed: (i: number, j: number) => boolean, scale: number): number[][] {
+/** softmax(q kᵀ · scale + mask) v for one [T, D] head, in plain numbers; mask(i, j) is added (-Infinity: masked). */
+function naiveHead(q: number[][], k: number[][], v: number[][], mask: (i: number, j: number) => number, scale: number): number[][] {
   return q.map((qi, i) => {
-    const scores = k.map((kj, j) => (allowed(i, j) ? qi.reduce((s, x, d) => s + x * kj[d]!, 0) * scale : -Infinity));
+    const scores = k.map((kj, j) => qi.reduce((s, x, d) => s + x * kj[d]!, 0) * scale + mask(i, j));
     const max = Math.max(...scores);
     const e = scores.map((s) => Math.exp(s - max));
     const z = e.reduce((a, b) => a + b, 0);
@@ -45,7 +45,7 @@ test("attention without autograd: padding masks, causal masks and unequal length
       const got = rows(splitHeads(T.noGrad(run), heads));
       for (let b = 0; b < 2; b++) {
         for (let h = 0; h < heads; h++) {
-          const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, allowed(b), 1 / Math.sqrt(d));
+          const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, (i, j) => (allowed(b)(i, j) ? 0 : -Infinity), 1 / Math.sqrt(d));
           assert.ok(maxDiff(got[b]![h]!.flat(), want.flat()) < 1e-5, `${name}: batch ${b} head ${h}`);
         }
       }
@@ -80,7 +80,7 @@ test("attention without autograd: a single query whose row stride is smaller tha
     const [qh, kh, vh] = [rows(q.contiguous()), rows(k), rows(v)];
     for (let b = 0; b < 2; b++) {
       for (let h = 0; h < 3; h++) {
-        const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, () => true, 1 / Math.sqrt(d));
+        const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, () => 0, 1 / Math.sqrt(d));
         assert.ok(maxDiff(got[b]![h]!.flat(), want.flat()) < 1e-5, `batch ${b} head ${h}`);
       }
     }
@@ -111,14 +111,7 @@ test("attention without autograd, the AVX-512 route's shapes: masks, partial key
         const got = rows(T.noGrad(() => T.scaledDotProductAttention(q, k, v, mask, 0, causal)));
         for (let b = 0; b < 2; b++) {
           for (let h = 0; h < heads; h++) {
-            // The additive mask goes in through the scores: a scaled naive head on (q, k) plus it.
-            const want = qh[b]![h]!.map((qi, i) => {
-              const scores = kh[b]![h]!.map((kj, j) => qi.reduce((s, x, e) => s + x * kj[e]!, 0) / Math.sqrt(d) + bias(b, i, j));
-              const max = Math.max(...scores);
-              const e = scores.map((s) => Math.exp(s - max));
-              const z = e.reduce((a, c) => a + c, 0);
-              return vh[b]![h]![0]!.map((_, c) => e.reduce((s, w, j) => s + (w / z) * vh[b]![h]![j]![c]!, 0));
-            });
+            const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, (i, j) => bias(b, i, j), 1 / Math.sqrt(d));
             assert.ok(maxDiff(got[b]![h]!.flat(), want.flat()) < 1e-5, `[${heads}, ${d}, ${dv}, ${tq}, ${tk}] ${name}: batch ${b} head ${h}`);
           }
         }
