@@ -16,9 +16,9 @@ namespace koclip::avx512 {
 bool Available();
 
 // softmax(q kᵀ · scale + mask) v for one head. Rows are `*Row` floats apart, elements contiguous.
-// q [tq, d], k [tk, d], v [tk, dv] → out [tq, dv]. `maskRow(i)` (optional) gives row i of an
-// additive float mask or of a boolean mask (true = may attend), each tk elements, `maskStride`
-// apart within the row (0 when broadcast). Requires tk <= kMaxKeys, dv % 16 == 0.
+// q [tq, d], k [tk, d], v [tk, dv] → out [tq, dv]. The mask (optional) is an additive float mask
+// or a boolean one (true = may attend), element (i, j) at i·rowStride + j·keyStride (a stride is
+// 0 where it is broadcast); `causal` also masks j > i. Requires tk <= kMaxKeys, dv % 16 == 0.
 struct HeadMask {
   const float* additive = nullptr;  // exactly one of these or neither
   const bool* allowed = nullptr;

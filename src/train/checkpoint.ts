@@ -9,7 +9,7 @@ import { readSafetensors, writeSafetensors, type RawTensor } from "../formats/in
 import { tensorFromRaw, tensorToRaw } from "../nn/index.js";
 import type { AdamW } from "../optim/index.js";
 import { keep, noGrad, tidy, type Tensor } from "../torch/index.js";
-import { changedSettings, type TrainConfig } from "./config.js";
+import { refuseOtherSettings, type TrainConfig } from "./config.js";
 
 export interface TrainState {
   /** Optimizer steps completed. */
@@ -72,10 +72,7 @@ export function restoreLatest(outDir: string, params: Map<string, Tensor>, opt: 
   const latest = listCheckpoints(outDir).pop();
   if (!latest) return null;
   const state = JSON.parse(readFileSync(join(latest.dir, "state.json"), "utf8")) as TrainState & { paramSteps: Record<string, number> };
-  const changed = changedSettings(state.config, config);
-  if (changed.length) {
-    throw new Error(`${outDir}: its checkpoint (step ${state.step}) was made with other settings: ${changed.join(", ")}. Resume with the same settings, or train into another --out (nothing was changed)`);
-  }
+  refuseOtherSettings(`${outDir}: its checkpoint (step ${state.step}) was`, state.config, config);
   const model = readSafetensors(join(latest.dir, "model.safetensors"));
   const moments = readSafetensors(join(latest.dir, "optimizer.safetensors"));
   noGrad(() => {

@@ -146,17 +146,21 @@ const BOOKKEEPING = new Set<keyof TrainConfig>([
 ]);
 
 /**
- * The training settings in which `now` differs from `before` (a checkpoint's config; fields it
- * lacks count as their defaults), as "name before → now", for refusing to resume a checkpoint
- * into a different run.
+ * Refuses to resume, naming each setting, when `now` differs from `before` (the config of a
+ * checkpoint or of a finished run in the output folder; fields it lacks count as their defaults)
+ * in what a run computes: that folder belongs to another run. `what` begins the message.
  *
- *   changedSettings({ ...cfg, batchSize: 256 }, { ...cfg, batchSize: 512 }) // ["batchSize 256 → 512"]
+ *   refuseOtherSettings("runs/x: its checkpoint (step 800) was", { ...cfg, batchSize: 256 }, { ...cfg, batchSize: 512 })
+ *   // throws "runs/x: its checkpoint (step 800) was made with other settings: batchSize 256 → 512. …"
  */
-export function changedSettings(before: Partial<TrainConfig>, now: TrainConfig): string[] {
+export function refuseOtherSettings(what: string, before: Partial<TrainConfig>, now: TrainConfig): void {
   const was = { ...DEFAULT_TRAIN_CONFIG, ...before };
-  return KEYS
+  const changed = KEYS
     .filter((k) => !BOOKKEEPING.has(k) && JSON.stringify(was[k]) !== JSON.stringify(now[k]))
     .map((k) => `${k} ${JSON.stringify(was[k])} → ${JSON.stringify(now[k])}`);
+  if (changed.length) {
+    throw new Error(`${what} made with other settings: ${changed.join(", ")}. Resume with the same settings, or train into another --out (nothing was changed)`);
+  }
 }
 
 /** Checks a partial config (from JSON or flags) against the defaults' types; names the bad field. */

@@ -12,7 +12,7 @@ import { saveModel } from "../models/save.js";
 import { AdamW, clipGradNorm, cosineLr, decayGroups } from "../optim/index.js";
 import { autocast, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.js";
 import { restoreLatest, saveCheckpoint } from "./checkpoint.js";
-import { changedSettings, type TrainConfig } from "./config.js";
+import { refuseOtherSettings, type TrainConfig } from "./config.js";
 import { resolveTemplates } from "../tasks/zero_shot.js";
 import { PairLoader, resolveForegrounds, type Batch, type LoaderOptions } from "./data.js";
 import { PrefetchingLoader } from "./prefetch.js";
@@ -86,10 +86,7 @@ function readMetrics(file: string, upToStep: number): MetricLine[] {
 function finishedRun(cfg: TrainConfig, resultFile: string): TrainResult | null {
   const configFile = join(cfg.out, "train_config.json");
   if (!existsSync(resultFile) || !existsSync(configFile)) return null;
-  const changed = changedSettings(JSON.parse(readFileSync(configFile, "utf8")) as Partial<TrainConfig>, cfg);
-  if (changed.length) {
-    throw new Error(`${cfg.out}: holds a finished run made with other settings: ${changed.join(", ")}. Resume with the same settings, or train into another --out (nothing was changed)`);
-  }
+  refuseOtherSettings(`${cfg.out}: holds a finished run`, JSON.parse(readFileSync(configFile, "utf8")) as Partial<TrainConfig>, cfg);
   return JSON.parse(readFileSync(resultFile, "utf8")) as TrainResult;
 }
 
