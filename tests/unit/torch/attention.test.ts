@@ -119,3 +119,20 @@ test("attention without autograd, the AVX-512 route's shapes: masks, partial key
     }
   });
 });
+
+// In the models, queries, keys and values are column slices of one projection ([B, T, 3·H·D]), so
+// each head's rows lie 3·H·D floats apart; the kernel packs a head's values before rereading them.
+test("attention without autograd: heads sliced from one fused projection give the formula's values", () => {
+  T.tidy(() => {
+    const heads = 2, d = 64, t = 50;
+    const [q, k, v] = T.randn([2, t, 3 * heads * d], { seed: 16 }).chunk(3, -1).map((x) => splitHeads(x, heads)) as [T.Tensor, T.Tensor, T.Tensor];
+    const got = rows(T.noGrad(() => T.scaledDotProductAttention(q, k, v)));
+    const [qh, kh, vh] = [rows(q.contiguous()), rows(k.contiguous()), rows(v.contiguous())];
+    for (let b = 0; b < 2; b++) {
+      for (let h = 0; h < heads; h++) {
+        const want = naiveHead(qh[b]![h]!, kh[b]![h]!, vh[b]![h]!, () => 0, 1 / Math.sqrt(d));
+        assert.ok(maxDiff(got[b]![h]!.flat(), want.flat()) < 1e-5, `batch ${b} head ${h}`);
+      }
+    }
+  });
+});
