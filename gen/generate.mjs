@@ -168,7 +168,10 @@ for (const op of ops) {
   const call = mixed
     ? `(typeof ${mixed.ts} === "number" ? ${callWith(`${op.name}_scalar`, true)} : ${callWith(op.name, false)})`
     : callWith(op.name, false);
-  fnLines.push(`/** ATen \`${op.name}\`. */\nexport function ${fname}(${sig}): ${TS_RETURN[op.ret]} {\n  ${tsWrapReturn(op.ret, call)}\n}`);
+  // Ops the addon composes itself (composite.h) name their function: quick_gelu_ has no ATen op.
+  const own = /^koclip::(\w+)/.exec(op.expr);
+  const doc = own ? `\`${op.name}\`: the addon's \`${own[1]}\` (native/src/composite.h).` : `ATen \`${op.name}\`.`;
+  fnLines.push(`/** ${doc} */\nexport function ${fname}(${sig}): ${TS_RETURN[op.ret]} {\n  ${tsWrapReturn(op.ret, call)}\n}`);
   if (params[0]?.type === "Tensor" && params[0].name === "self") {
     const rest = params.slice(1);
     const restSig = rest.map((p) => `${p.ts}${p.def === undefined ? "" : "?"}: ${TS_TYPE[p.type]}`).join(", ");

@@ -516,7 +516,7 @@ export function crossEntropy(self: Tensor, target: Tensor, weight: Tensor | null
   return Tensor.adopt(native.cross_entropy(self.handle, target.handle, weight == null ? null : weight.handle, reduction, ignoreIndex, labelSmoothing));
 }
 
-/** ATen `scaled_dot_product_attention`. */
+/** `scaled_dot_product_attention`: the addon's `ScaledDotProductAttention` (native/src/composite.h). */
 export function scaledDotProductAttention(query: Tensor, key: Tensor, value: Tensor, attnMask: Tensor | null = null, dropoutP: number = 0, isCausal: boolean = false, scale: number | null = null): Tensor {
   return Tensor.adopt(native.scaled_dot_product_attention(query.handle, key.handle, value.handle, attnMask == null ? null : attnMask.handle, dropoutP, isCausal, scale));
 }
@@ -599,19 +599,19 @@ export function uniform_(self: Tensor, from: number = 0, to: number = 1): Tensor
   return self;
 }
 
-/** ATen `silu_`. */
+/** `silu_`: the addon's `SiluInPlace` (native/src/composite.h). */
 export function silu_(self: Tensor): Tensor {
   native.silu_(self.handle);
   return self;
 }
 
-/** ATen `quick_gelu_`. */
+/** `quick_gelu_`: the addon's `QuickGeluInPlace` (native/src/composite.h). */
 export function quickGelu_(self: Tensor): Tensor {
   native.quick_gelu_(self.handle);
   return self;
 }
 
-/** ATen `gelu_`. */
+/** `gelu_`: the addon's `GeluInPlace` (native/src/composite.h). */
 export function gelu_(self: Tensor, approximate: string = "none"): Tensor {
   native.gelu_(self.handle, approximate);
   return self;
