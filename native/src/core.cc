@@ -216,6 +216,17 @@ static Napi::Value LiveTensors(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(TableOf(info.Env()).live));
 }
 
+static Napi::Value AccountTensor(const Napi::CallbackInfo& info) {
+  KOCLIP_GUARD({
+    Account(info.Env(), info[0]);
+    return info.Env().Undefined();
+  })
+}
+
+static Napi::Value ExternalBytes(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), static_cast<double>(TableOf(info.Env()).accountedTotal));
+}
+
 static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
   auto out = Napi::Object::New(info.Env());
   out.Set("torchVersion", TORCH_VERSION);
@@ -289,6 +300,8 @@ void RegisterCore(Napi::Env env, Napi::Object exports) {
   exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   exports.Set("liveTensors", Napi::Function::New(env, LiveTensors, "liveTensors"));
+  exports.Set("accountTensor", Napi::Function::New(env, AccountTensor, "accountTensor"));
+  exports.Set("externalBytes", Napi::Function::New(env, ExternalBytes, "externalBytes"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));
   exports.Set("cudaSynchronize", Napi::Function::New(env, CudaSynchronize, "cudaSynchronize"));

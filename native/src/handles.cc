@@ -23,12 +23,8 @@ Napi::Value Wrap(Napi::Env env, at::Tensor tensor) {
     table.tensors.emplace_back();
     table.accountedBytes.push_back(0);
   }
-  // Telling V8 about native bytes makes it collect sooner when users forget dispose();
-  // only CPU memory counts, since GPU memory puts no pressure on V8's heap.
-  int64_t bytes = StorageBytes(tensor);
-  if (bytes) Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
   table.tensors[slot] = std::move(tensor);
-  table.accountedBytes[slot] = bytes;
+  table.accountedBytes[slot] = 0;  // see Account
   table.live++;
   return Napi::Number::New(env, slot);
 }
@@ -49,10 +45,23 @@ bool Release(Napi::Env env, const Napi::Value& handle) {
   if (!table.tensors[slot].defined()) return false;
   table.tensors[slot] = at::Tensor();
   if (table.accountedBytes[slot]) Napi::MemoryManagement::AdjustExternalMemory(env, -table.accountedBytes[slot]);
+  table.accountedTotal -= table.accountedBytes[slot];
   table.accountedBytes[slot] = 0;
   table.freeSlots.push_back(slot);
   table.live--;
   return true;
+}
+
+void Account(Napi::Env env, const Napi::Value& handle) {
+  uint32_t slot = SlotOf(handle, "accountTensor");
+  auto& table = TableOf(env);
+  if (!table.tensors[slot].defined() || table.accountedBytes[slot]) return;
+  // Only CPU memory counts: GPU memory puts no pressure on V8's heap.
+  const int64_t bytes = StorageBytes(table.tensors[slot]);
+  if (!bytes) return;
+  Napi::MemoryManagement::AdjustExternalMemory(env, bytes);
+  table.accountedBytes[slot] = bytes;
+  table.accountedTotal += bytes;
 }
 
 at::Tensor& Unwrap(const Napi::Value& handle, const std::string& what) {

@@ -18,6 +18,7 @@ struct TensorTable {
   std::vector<int64_t> accountedBytes;  // what we told V8 about, so dispose can take it back
   std::vector<uint32_t> freeSlots;
   int64_t live = 0;
+  int64_t accountedTotal = 0;
 };
 
 TensorTable& TableOf(Napi::Env env);
@@ -26,6 +27,11 @@ void InitTensorTable(Napi::Env env);
 Napi::Value Wrap(Napi::Env env, at::Tensor tensor);
 // Frees the slot a handle names; returns false if it was already free.
 bool Release(Napi::Env env, const Napi::Value& handle);
+// Reports a tensor's CPU bytes to V8 as external memory (once; Release takes them back), so that
+// V8 collects sooner when such tensors are left to the GC. The JS side calls it for tensors no
+// tidy scope owns (scope.ts): reporting every tensor at birth made V8 run a full collection about
+// twice per ViT-B/32 forward pass, each one's marking threads stalling libtorch's.
+void Account(Napi::Env env, const Napi::Value& handle);
 at::Tensor& Unwrap(const Napi::Value& handle, const std::string& what);
 
 // Argument readers used by hand-written and generated bindings; each throws a JS TypeError

@@ -7,5 +7,5 @@ export { tidy, keep, disposeAll } from "./scope.js";
 export { noGrad, enableGrad, noGradGuard, isGradEnabled, autocast } from "./grad.js";
 export { Int8Linear, quantizedEngine } from "./quantized.js";
 export { resampleAxisU8, type AxisTaps } from "./resample.js";
-export { setNumThreads, numThreads, cudaAvailable, cudaSynchronize, liveTensors, buildInfo } from "./runtime.js";
+export { setNumThreads, numThreads, cudaAvailable, cudaSynchronize, liveTensors, externalBytes, buildInfo } from "./runtime.js";
 export type { BuildInfo } from "./native.js";

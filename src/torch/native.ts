@@ -34,6 +34,8 @@ export interface NativeCore {
   setNumThreads(n: number): void;
   numThreads(): number;
   liveTensors(): number;
+  accountTensor(h: Handle): void;
+  externalBytes(): number;
   buildInfo(): BuildInfo;
   cudaDeviceCount(): number;
   cudaSynchronize(): void;

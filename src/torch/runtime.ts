@@ -25,6 +25,15 @@ export function liveTensors(): number {
   return native.liveTensors();
 }
 
+/**
+ * Bytes of tensor memory reported to V8 as external memory: tensors no `tidy` scope owns (made
+ * outside any, kept, or returned from the outermost one), which only the GC backstop would free
+ * if nobody disposed them.
+ */
+export function externalBytes(): number {
+  return native.externalBytes();
+}
+
 /** libtorch version and build configuration (BLAS, oneDNN, OpenMP), as libtorch reports it. */
 export function buildInfo(): BuildInfo {
   return native.buildInfo();

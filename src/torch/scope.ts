@@ -7,14 +7,27 @@ import type { Tensor } from "./tensor.js";
 
 const scopes: Set<Tensor>[] = [];
 
+let unowned: ((t: Tensor) => void) | null = null;
+/**
+ * Tensor registers what to do with a tensor no scope owns: report its memory to V8, so that the
+ * GC backstop runs sooner if nobody disposes it. Tensors a scope owns are not reported: it frees
+ * them itself, and reporting a forward pass's every intermediate made V8 collect twice a pass.
+ */
+export function setUnownedHook(fn: (t: Tensor) => void): void {
+  unowned = fn;
+}
+
 /** Called by Tensor for every new tensor: the innermost open scope owns it. */
 export function track(t: Tensor): void {
-  scopes[scopes.length - 1]?.add(t);
+  const scope = scopes[scopes.length - 1];
+  if (scope) scope.add(t);
+  else unowned!(t);
 }
 
 /** Removes `t` from every open scope, so no enclosing `tidy` disposes it. Returns `t`. */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
+  unowned!(t);
   return t;
 }
 
@@ -62,8 +75,9 @@ export function tidy<T>(fn: () => T): T {
   collect(result, kept, isTensorFn!);
   const parent = scopes[scopes.length - 1];
   for (const t of scope) {
-    if (kept.has(t)) parent?.add(t);
-    else t.dispose();
+    if (!kept.has(t)) t.dispose();
+    else if (parent) parent.add(t);
+    else unowned!(t);
   }
   return result;
 }
