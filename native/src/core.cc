@@ -223,6 +223,13 @@ static Napi::Value AccountTensor(const Napi::CallbackInfo& info) {
   })
 }
 
+static Napi::Value SetScoped(const Napi::CallbackInfo& info) {
+  KOCLIP_GUARD({
+    TableOf(info.Env()).inScope = ArgBool(info, 0);
+    return info.Env().Undefined();
+  })
+}
+
 static Napi::Value ExternalBytes(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), static_cast<double>(TableOf(info.Env()).accountedTotal));
 }
@@ -301,6 +308,7 @@ void RegisterCore(Napi::Env env, Napi::Object exports) {
   exports.Set("numThreads", Napi::Function::New(env, NumThreads, "numThreads"));
   exports.Set("liveTensors", Napi::Function::New(env, LiveTensors, "liveTensors"));
   exports.Set("accountTensor", Napi::Function::New(env, AccountTensor, "accountTensor"));
+  exports.Set("setScoped", Napi::Function::New(env, SetScoped, "setScoped"));
   exports.Set("externalBytes", Napi::Function::New(env, ExternalBytes, "externalBytes"));
   exports.Set("buildInfo", Napi::Function::New(env, BuildInfo, "buildInfo"));
   exports.Set("cudaDeviceCount", Napi::Function::New(env, CudaDeviceCount, "cudaDeviceCount"));

@@ -24,8 +24,9 @@ Napi::Value Wrap(Napi::Env env, at::Tensor tensor) {
     table.accountedBytes.push_back(0);
   }
   table.tensors[slot] = std::move(tensor);
-  table.accountedBytes[slot] = 0;  // see Account
+  table.accountedBytes[slot] = 0;
   table.live++;
+  if (!table.inScope) Account(env, slot);
   return Napi::Number::New(env, slot);
 }
 
@@ -52,8 +53,9 @@ bool Release(Napi::Env env, const Napi::Value& handle) {
   return true;
 }
 
-void Account(Napi::Env env, const Napi::Value& handle) {
-  uint32_t slot = SlotOf(handle, "accountTensor");
+void Account(Napi::Env env, const Napi::Value& handle) { Account(env, SlotOf(handle, "accountTensor")); }
+
+void Account(Napi::Env env, uint32_t slot) {
   auto& table = TableOf(env);
   if (!table.tensors[slot].defined() || table.accountedBytes[slot]) return;
   // Only CPU memory counts: GPU memory puts no pressure on V8's heap.

@@ -19,6 +19,7 @@ struct TensorTable {
   std::vector<uint32_t> freeSlots;
   int64_t live = 0;
   int64_t accountedTotal = 0;
+  bool inScope = false;  // a tidy scope is open on the JS side: it owns new tensors (see Account)
 };
 
 TensorTable& TableOf(Napi::Env env);
@@ -28,9 +29,11 @@ Napi::Value Wrap(Napi::Env env, at::Tensor tensor);
 // Frees the slot a handle names; returns false if it was already free.
 bool Release(Napi::Env env, const Napi::Value& handle);
 // Reports a tensor's CPU bytes to V8 as external memory (once; Release takes them back), so that
-// V8 collects sooner when such tensors are left to the GC. The JS side calls it for tensors no
-// tidy scope owns (scope.ts): reporting every tensor at birth made V8 run a full collection about
-// twice per ViT-B/32 forward pass, each one's marking threads stalling libtorch's.
+// V8 collects sooner when such tensors are left to the GC. Only tensors no tidy scope owns are
+// reported: Wrap reports new tensors while no scope is open, and the JS side reports tensors that
+// leave their scopes (scope.ts). Reporting every tensor made V8 run a full collection about twice
+// per ViT-B/32 forward pass, each one's marking threads stalling libtorch's.
+void Account(Napi::Env env, uint32_t slot);
 void Account(Napi::Env env, const Napi::Value& handle);
 at::Tensor& Unwrap(const Napi::Value& handle, const std::string& what);
 

@@ -35,6 +35,7 @@ export interface NativeCore {
   numThreads(): number;
   liveTensors(): number;
   accountTensor(h: Handle): void;
+  setScoped(open: boolean): void;
   externalBytes(): number;
   buildInfo(): BuildInfo;
   cudaDeviceCount(): number;

@@ -7,27 +7,31 @@ import type { Tensor } from "./tensor.js";
 
 const scopes: Set<Tensor>[] = [];
 
-let unowned: ((t: Tensor) => void) | null = null;
 /**
- * Tensor registers what to do with a tensor no scope owns: report its memory to V8, so that the
- * GC backstop runs sooner if nobody disposes it. Tensors a scope owns are not reported: it frees
- * them itself, and reporting a forward pass's every intermediate made V8 collect twice a pass.
+ * How Tensor learns which tensors no scope owns, whose memory it reports to V8 so that the GC
+ * backstop runs sooner if nobody disposes them: `scopesOpen` says whether new tensors have an
+ * owner (the addon reports those made while no scope is open), `unowned` names a tensor that left
+ * its scopes. Tensors a scope owns are not reported: it frees them itself, and reporting a forward
+ * pass's every intermediate made V8 run a full collection about twice a pass.
  */
-export function setUnownedHook(fn: (t: Tensor) => void): void {
-  unowned = fn;
+interface OwnershipHooks {
+  scopesOpen(open: boolean): void;
+  unowned(t: Tensor): void;
+}
+let hooks: OwnershipHooks | null = null;
+export function setOwnershipHooks(h: OwnershipHooks): void {
+  hooks = h;
 }
 
 /** Called by Tensor for every new tensor: the innermost open scope owns it. */
 export function track(t: Tensor): void {
-  const scope = scopes[scopes.length - 1];
-  if (scope) scope.add(t);
-  else unowned!(t);
+  scopes[scopes.length - 1]?.add(t);
 }
 
 /** Removes `t` from every open scope, so no enclosing `tidy` disposes it. Returns `t`. */
 export function keep<T extends Tensor>(t: T): T {
   for (const s of scopes) s.delete(t);
-  unowned!(t);
+  hooks!.unowned(t);
   return t;
 }
 
@@ -57,16 +61,19 @@ export function setTensorGuard(fn: (v: unknown) => v is Tensor): void {
  */
 export function tidy<T>(fn: () => T): T {
   const scope = new Set<Tensor>();
+  if (scopes.length === 0) hooks!.scopesOpen(true);
   scopes.push(scope);
   let result: T;
   try {
     result = fn();
   } catch (err) {
     scopes.pop();
+    if (scopes.length === 0) hooks!.scopesOpen(false);
     for (const t of scope) t.dispose();
     throw err;
   }
   scopes.pop();
+  if (scopes.length === 0) hooks!.scopesOpen(false);
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();
     throw new Error("tidy: fn returned a Promise; tidy tracks synchronous work only (dispose async results yourself)");
@@ -77,7 +84,7 @@ export function tidy<T>(fn: () => T): T {
   for (const t of scope) {
     if (!kept.has(t)) t.dispose();
     else if (parent) parent.add(t);
-    else unowned!(t);
+    else hooks!.unowned(t);
   }
   return result;
 }

@@ -7,7 +7,7 @@
  */
 import { native } from "./native.js";
 import type { DType, Handle } from "./native_types.js";
-import { setTensorGuard, setUnownedHook, track } from "./scope.js";
+import { setOwnershipHooks, setTensorGuard, track } from "./scope.js";
 
 export type { DType } from "./native_types.js";
 
@@ -182,8 +182,11 @@ export class Tensor implements Disposable {
 }
 
 setTensorGuard((v: unknown): v is Tensor => v instanceof Tensor);
-setUnownedHook((t) => {
-  if (!t.isDisposed) native.accountTensor(t.handle);
+setOwnershipHooks({
+  scopesOpen: (open) => native.setScoped(open),
+  unowned: (t) => {
+    if (!t.isDisposed) native.accountTensor(t.handle);
+  },
 });
 
 /** Options for creating a tensor. */
