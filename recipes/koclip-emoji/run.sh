@@ -7,7 +7,7 @@
 # 3. stage 1: train the KoCLIP model from scratch (model-config.json, train.json; seed 0)
 # 4. stage 2: continue it with fresh backgrounds, outline strokes, blur and prompt templates (train-stage2.json; seed 1)
 # 5. stage 3: the same recipe again from a warm restart of the learning rate (train-stage3.json; seed 2)
-# 6. stages 4 to 16: once more for 1,600 steps, then 1,000, 1,200, and ten times 1,000 (train-stage4.json … train-stage16.json; seeds 3 to 15)
+# 6. stages 4 to 19: once more for 1,600 steps, then 1,000, 1,200, and thirteen times 1,000 (train-stage4.json … train-stage19.json; seeds 3 to 18)
 # 7. evaluate on OpenMoji and ship fp16 weights to models/koclip-emoji
 # Every step resumes: a killed run picks up from its newest checkpoint.
 set -euo pipefail
@@ -33,10 +33,14 @@ $KOCLIP train --config recipes/koclip-emoji/train-stage13.json --resume
 $KOCLIP train --config recipes/koclip-emoji/train-stage14.json --resume
 $KOCLIP train --config recipes/koclip-emoji/train-stage15.json --resume
 $KOCLIP train --config recipes/koclip-emoji/train-stage16.json --resume
-$KOCLIP eval zeroshot --model runs/koclip-emoji/model-stage16 --data data/emoji/openmoji-cls.jsonl --by split --json | tail -1 > runs/koclip-emoji/eval-ko.json
+$KOCLIP train --config recipes/koclip-emoji/train-stage17.json --resume
+$KOCLIP train --config recipes/koclip-emoji/train-stage18.json --resume
+$KOCLIP train --config recipes/koclip-emoji/train-stage19.json --resume
+$KOCLIP eval zeroshot --model runs/koclip-emoji/model-stage19 --data data/emoji/openmoji-cls.jsonl --by split --json | tail -1 > runs/koclip-emoji/eval-ko.json
 bin/koclip-node dist/recipes/koclip-emoji/ship.js models/koclip-emoji runs/koclip-emoji/model runs/koclip-emoji/model-stage2 runs/koclip-emoji/model-stage3 runs/koclip-emoji/model-stage4 runs/koclip-emoji/model-stage5 \
   runs/koclip-emoji/model-stage6 runs/koclip-emoji/model-stage7 runs/koclip-emoji/model-stage8 runs/koclip-emoji/model-stage9 runs/koclip-emoji/model-stage10 runs/koclip-emoji/model-stage11 \
-  runs/koclip-emoji/model-stage12 runs/koclip-emoji/model-stage13 runs/koclip-emoji/model-stage14 runs/koclip-emoji/model-stage15 runs/koclip-emoji/model-stage16
+  runs/koclip-emoji/model-stage12 runs/koclip-emoji/model-stage13 runs/koclip-emoji/model-stage14 runs/koclip-emoji/model-stage15 runs/koclip-emoji/model-stage16 \
+  runs/koclip-emoji/model-stage17 runs/koclip-emoji/model-stage18 runs/koclip-emoji/model-stage19
 
 if [ "${1:-}" = "--bilingual" ]; then
   # Korean + English: a bilingual tokenizer, the Korean model (stage 3) continued with it (shared pieces keep their embeddings).
