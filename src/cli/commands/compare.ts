@@ -24,7 +24,7 @@ options:
   --json             also print the rows as JSON on the last line (fractions, not percentages)
   --strict           stop at the first bad row
   --device D         cpu (default) or cuda
-  --batch-size N     images per forward pass (default 16 on the CPU, 32 on a GPU)`;
+  --batch-size N     images and texts per forward pass (default: 16 each on the CPU; 32 images, 64 texts on a GPU)`;
 
 const list = (s: string) => s.split(",").map((x) => x.trim()).filter((x) => x !== "");
 

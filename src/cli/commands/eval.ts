@@ -36,7 +36,7 @@ options:
   --strict           stop at the first bad row
   --vision DIR       for M-CLIP text models: a CLIP folder that supplies the image tower
   --device D         cpu (default) or cuda
-  --batch-size N     images per forward pass (default 16 on the CPU, 32 on a GPU)`;
+  --batch-size N     images and texts per forward pass (default: 16 each on the CPU; 32 images, 64 texts on a GPU)`;
 
 const OPTIONS = {
   model: { type: "string" },
