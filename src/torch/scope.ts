@@ -67,13 +67,12 @@ export function tidy<T>(fn: () => T): T {
   try {
     result = fn();
   } catch (err) {
-    scopes.pop();
-    if (scopes.length === 0) hooks!.scopesOpen(false);
     for (const t of scope) t.dispose();
     throw err;
+  } finally {
+    scopes.pop();
+    if (scopes.length === 0) hooks!.scopesOpen(false);
   }
-  scopes.pop();
-  if (scopes.length === 0) hooks!.scopesOpen(false);
   if (result instanceof Promise) {
     for (const t of scope) t.dispose();
     throw new Error("tidy: fn returned a Promise; tidy tracks synchronous work only (dispose async results yourself)");
