@@ -7,6 +7,7 @@
         "native/src/core.cc",
         "native/src/cpu_kernels.cc",
         "native/src/handles.cc",
+        "native/src/onednn_int8.cc",
         "native/src/ops_generated.cc",
         "native/src/quantized.cc",
         "native/src/resample.cc"

@@ -72,11 +72,20 @@ const blasLibs = withOpenmpBlas
   ? [`-L${openmpBlas}`, `-Wl,-rpath,${openmpBlas}`, "-Wl,--no-as-needed", "-l:libblas.so.3", "-l:liblapack.so.3", "-l:libopenblas.so.0", "-Wl,--as-needed"]
   : [];
 
-const libs = ["-ltorch", "-ltorch_cpu", "-lc10"];
+// Debian's libtorch links the system oneDNN (libdnnl.so.2); with its headers (libdnnl-dev) the addon
+// calls oneDNN's int8 matmul itself (native/src/onednn_int8.h). Pip builds link oneDNN statically,
+// with hidden symbols, so they keep libtorch's own int8 path.
+const onednn = debian && existsSync("/usr/include/oneapi/dnnl/dnnl.hpp") && existsSync(join(torch.libDir, "libdnnl.so"));
+if (debian && !onednn && process.argv[2] === "libraries") {
+  console.error("koclip: warning: libdnnl-dev is not installed; int8 layers go through libtorch's oneDNN path, which compiles\n" +
+    "new primitives for every new input (about 10% slower int8 here). apt-get install libdnnl-dev, then rebuild.");
+}
+
+const libs = ["-ltorch", "-ltorch_cpu", "-lc10", ...(onednn ? ["-ldnnl"] : [])];
 const field = process.argv[2];
 const out = {
   include_dirs: torch.include.join(" "),
-  defines: [`_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...(torch.cuda ? ["KOCLIP_CUDA=1"] : []), ...(withOpenmpBlas ? ["KOCLIP_OPENMP_BLAS=1"] : [])].join(" "),
+  defines: [`_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...(torch.cuda ? ["KOCLIP_CUDA=1"] : []), ...(withOpenmpBlas ? ["KOCLIP_OPENMP_BLAS=1"] : []), ...(onednn ? ["KOCLIP_ONEDNN=1"] : [])].join(" "),
   // With one OpenMP pool for libtorch and OpenBLAS, the addon's own parallel loops (ATen's inline
   // at::parallel_for, composite.h's attention) join it; they need -fopenmp to run in parallel at all.
   cflags: withOpenmpBlas ? "-fopenmp" : "",
@@ -89,7 +98,7 @@ const out = {
     ...(torch.cuda ? ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"] : []),
     ...libs,
   ].join(" "),
-  summary: JSON.stringify({ ...torch, openmpBlas: withOpenmpBlas }),
+  summary: JSON.stringify({ ...torch, openmpBlas: withOpenmpBlas, onednn }),
 }[field];
 if (out === undefined) {
   console.error(`usage: find-libtorch.mjs include_dirs|defines|cflags|libraries|summary`);

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <dlfcn.h>
 
+#include "onednn_int8.h"
 #include "bytes.h"
 #include "cpu_kernels.h"
 #include "guard.h"
@@ -260,6 +261,7 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 #else
   out.Set("avx512Kernels", false);
 #endif
+  out.Set("onednnInt8", onednn::Available());
 #ifdef KOCLIP_CUDA
   out.Set("cuda", true);
 #else

@@ -254,6 +254,45 @@ KOCLIP_AVX512 void QuickGeluInPlace(float* x, int64_t n) {
   }
 }
 
+KOCLIP_AVX512 void MinMax(const float* x, int64_t n, float* lo, float* hi) {
+  // Two accumulators each, so consecutive loads do not wait on one another's min/max.
+  __m512 lo0 = _mm512_set1_ps(std::numeric_limits<float>::infinity()), lo1 = lo0;
+  __m512 hi0 = _mm512_set1_ps(kNegInf), hi1 = hi0;
+  int64_t i = 0;
+  for (; i + 32 <= n; i += 32) {
+    const __m512 a = _mm512_loadu_ps(x + i), b = _mm512_loadu_ps(x + i + 16);
+    lo0 = _mm512_min_ps(a, lo0);  // vminps gives its second operand when either is NaN: NaNs drop out
+    hi0 = _mm512_max_ps(a, hi0);
+    lo1 = _mm512_min_ps(b, lo1);
+    hi1 = _mm512_max_ps(b, hi1);
+  }
+  for (; i < n; i += 16) {
+    const __mmask16 live = n - i >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - i)) - 1);
+    const __m512 a = _mm512_maskz_loadu_ps(live, x + i);
+    lo0 = _mm512_mask_min_ps(lo0, live, a, lo0);
+    hi0 = _mm512_mask_max_ps(hi0, live, a, hi0);
+  }
+  *lo = _mm512_reduce_min_ps(_mm512_min_ps(lo0, lo1));
+  *hi = _mm512_reduce_max_ps(_mm512_max_ps(hi0, hi1));
+}
+
+// round(v · scale) + zero, clamped below at 0 (the store saturates above 255). cvtps_epi32
+// rounds half to even, the default MXCSR mode.
+static KOCLIP_AVX512 inline __m512i QuantizeLanes(__m512 v, __m512 scale, __m512i zero) {
+  return _mm512_max_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v, scale)), zero), _mm512_setzero_si512());
+}
+
+KOCLIP_AVX512 void QuantizeU8(const float* x, int64_t n, float inverseScale, int32_t zeroPoint, uint8_t* out) {
+  const __m512 scale = _mm512_set1_ps(inverseScale);
+  const __m512i zero = _mm512_set1_epi32(zeroPoint);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_mask_cvtusepi32_storeu_epi8(out + i, 0xffff, QuantizeLanes(_mm512_loadu_ps(x + i), scale, zero));
+  if (i < n) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_cvtusepi32_storeu_epi8(out + i, tail, QuantizeLanes(_mm512_maskz_loadu_ps(tail, x + i), scale, zero));
+  }
+}
+
 }  // namespace koclip::avx512
 
 #endif

@@ -32,6 +32,13 @@ void AttendHead(const float* q, int64_t qRow, const float* k, int64_t kRow, cons
 // x ← x·σ(1.702x), OpenAI CLIP's quick_gelu, in one pass over n contiguous floats.
 void QuickGeluInPlace(float* x, int64_t n);
 
+// The smallest and largest of n contiguous floats (n >= 1), in one pass; NaNs are skipped.
+void MinMax(const float* x, int64_t n, float* lo, float* hi);
+
+// out[i] = clamp(round(x[i] · inverseScale) + zeroPoint, 0, 255), rounding half to even: the
+// uint8 activation quantisation of dynamic int8 layers, in one pass.
+void QuantizeU8(const float* x, int64_t n, float inverseScale, int32_t zeroPoint, uint8_t* out);
+
 }  // namespace koclip::avx512
 
 #endif

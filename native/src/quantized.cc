@@ -5,6 +5,8 @@
 //
 // The packed weight is a TorchScript custom class, not a tensor, so it lives in a JS External
 // (created once per layer, never per op) with an explicit release for deterministic freeing.
+// Where the addon can call oneDNN itself (onednn_int8.h) it packs and runs the layer there
+// instead: libtorch 1.13's oneDNN path compiles new primitives for every new input range.
 #include <ATen/ATen.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 #include <ATen/core/stack.h>
@@ -18,14 +20,18 @@
 
 #include "guard.h"
 #include "handles.h"
+#include "onednn_int8.h"
 
 namespace koclip {
 
 namespace {
 
 struct PackedLinear {
-  c10::IValue params;  // LinearPackedParamsBase; None once released
+  c10::IValue params;  // LinearPackedParamsBase; None once released or when `direct` is used
   bool reduceRange;    // fbgemm's u8·s8 products can saturate int16 without VNNI: use 7-bit activations there
+  std::shared_ptr<onednn::Int8Linear> direct;  // the layer packed for oneDNN itself, or null
+
+  bool Released() const { return params.isNone() && !direct; }
 };
 
 // The fastest quantised engine this libtorch has, chosen once: x86 (2.x) or oneDNN, else fbgemm,
@@ -57,20 +63,28 @@ c10::OperatorHandle Op(const char* name) {
 PackedLinear* ArgPacked(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsExternal()) throw Napi::TypeError::New(info.Env(), "argument " + std::to_string(i) + ": expected a packed int8 linear");
   auto* p = info[i].As<Napi::External<PackedLinear>>().Data();
-  if (p->params.isNone()) throw Napi::Error::New(info.Env(), "packed int8 linear was released");
+  if (p->Released()) throw Napi::Error::New(info.Env(), "packed int8 linear was released");
   return p;
 }
 
 }  // namespace
 
-// linearInt8Pack(weight [out, in] float, bias [out] float | null) -> External.
-// Symmetric per-output-channel int8 weights: scale = max|w_row| / 127, zero point 0.
+// linearInt8Pack(weight [out, in] float, bias [out] float | null, viaLibtorch?: boolean) -> External.
+// Symmetric per-output-channel int8 weights: scale = max|w_row| / 127, zero point 0. On the oneDNN
+// engine the addon packs the layer for oneDNN itself unless viaLibtorch (kept for comparisons).
 static Napi::Value LinearInt8Pack(const Napi::CallbackInfo& info) {
   KOCLIP_GUARD({
     auto engine = ChooseEngine();
     auto w = ArgTensor(info, 0).detach().to(at::kFloat).contiguous();
     if (w.dim() != 2) throw Napi::RangeError::New(info.Env(), "linearInt8Pack: weight must be 2-D [out, in]");
     auto bias = ArgOptTensor(info, 1);
+    bool viaLibtorch = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
+    if (engine == at::QEngine::ONEDNN && onednn::Available() && !viaLibtorch) {
+      auto* packed = new PackedLinear();
+      packed->reduceRange = false;
+      packed->direct = onednn::Pack(w, bias.has_value() ? *bias : at::Tensor());
+      return Napi::External<PackedLinear>::New(info.Env(), packed, [](Napi::Env, PackedLinear* p) { delete p; });
+    }
     auto scales = w.abs().amax({1}).div(127.0).clamp_min(1e-12).to(at::kDouble);
     auto zeroPoints = at::zeros({w.size(0)}, at::kLong);
     auto wq = at::quantize_per_channel(w, scales, zeroPoints, 0, at::kQInt8);
@@ -95,6 +109,7 @@ static Napi::Value LinearInt8(const Napi::CallbackInfo& info) {
   KOCLIP_GUARD({
     auto x = ArgTensor(info, 0);
     auto* packed = ArgPacked(info, 1);
+    if (packed->direct) return Wrap(info.Env(), onednn::Forward(*packed->direct, x));
     torch::jit::Stack stack;
     stack.push_back(x.scalar_type() == at::kFloat ? x : x.to(at::kFloat));
     stack.push_back(packed->params);
@@ -109,7 +124,9 @@ static Napi::Value LinearInt8(const Napi::CallbackInfo& info) {
 static Napi::Value LinearInt8Release(const Napi::CallbackInfo& info) {
   KOCLIP_GUARD({
     if (!info[0].IsExternal()) throw Napi::TypeError::New(info.Env(), "linearInt8Release: expected a packed int8 linear");
-    info[0].As<Napi::External<PackedLinear>>().Data()->params = c10::IValue();
+    auto* packed = info[0].As<Napi::External<PackedLinear>>().Data();
+    packed->params = c10::IValue();
+    packed->direct.reset();
     return info.Env().Undefined();
   })
 }

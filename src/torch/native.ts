@@ -47,7 +47,7 @@ export type PackedInt8Linear = object & { readonly __packedInt8Linear: unique sy
 
 /** Hand-written exports of native/src/quantized.cc. */
 export interface NativeQuantized {
-  linearInt8Pack(weight: Handle, bias: Handle | null): PackedInt8Linear;
+  linearInt8Pack(weight: Handle, bias: Handle | null, viaLibtorch?: boolean): PackedInt8Linear;
   linearInt8(x: Handle, packed: PackedInt8Linear): Handle;
   linearInt8Release(packed: PackedInt8Linear): void;
   quantizedEngine(): string;
@@ -69,6 +69,8 @@ export interface BuildInfo {
   openblasLibrary: string;
   /** Whether inference attention and quick_gelu run the addon's AVX-512 loops (KOCLIP_AVX512=0 turns them off). */
   avx512Kernels: boolean;
+  /** Whether int8 layers call oneDNN themselves (Debian's libtorch with libdnnl-dev) rather than libtorch's quantized::linear_dynamic. */
+  onednnInt8: boolean;
   cuda: boolean;
 }
 

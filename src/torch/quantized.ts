@@ -19,9 +19,13 @@ export class Int8Linear implements Disposable {
     this.#packed = packed;
   }
 
-  /** Quantises and packs `weight` [out, in] (and keeps `bias` [out] in float32). */
-  static pack(weight: Tensor, bias: Tensor | null): Int8Linear {
-    return new Int8Linear(native.linearInt8Pack(weight.handle, bias?.handle ?? null));
+  /**
+   * Quantises and packs `weight` [out, in] (and keeps `bias` [out] in float32). Where the addon
+   * calls oneDNN itself (Debian's libtorch with libdnnl-dev) it does; `viaLibtorch` keeps
+   * libtorch's quantized::linear_dynamic instead, for comparisons.
+   */
+  static pack(weight: Tensor, bias: Tensor | null, opts: { viaLibtorch?: boolean } = {}): Int8Linear {
+    return new Int8Linear(native.linearInt8Pack(weight.handle, bias?.handle ?? null, opts.viaLibtorch ?? false));
   }
 
   /** x [..., in] (float; other dtypes are cast) → [..., out] float32. */

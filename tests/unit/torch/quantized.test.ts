@@ -1,6 +1,8 @@
 // Int8Linear: dynamically quantised int8 GEMMs against float32 linear, and the lifetime of the
 // packed weight (its own dispose, and a VarStore's when a Linear is built with precision int8).
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { test } from "node:test";
 import { Linear, VarStore } from "../../../src/nn/index.js";
 import * as T from "../../../src/torch/index.js";
@@ -22,6 +24,46 @@ test("Int8Linear gives float32 x·Wᵀ + b within 2% on [B, T, in] inputs, with 
     using q = T.Int8Linear.pack(w, b);
     assert.ok(relativeError(q.forward(x.toDtype("bfloat16")), x.linear(w, b)) < 0.03, "bfloat16 inputs are cast, not refused");
   });
+});
+
+// Where the addon calls oneDNN itself (Debian's libtorch with libdnnl-dev), its layers must give
+// what libtorch's quantized::linear_dynamic gives: the same activation quantisation (per tensor,
+// uint8, from the min/max), weights and bias. Shapes cover row counts and widths that do not
+// fill a 16-float vector, 3-D inputs and a [50, 3072] input with a skewed range. New input ranges
+// at every call are what the direct call exists for, so each shape runs on three of them.
+test("Int8Linear through the addon's own oneDNN call agrees with libtorch's linear_dynamic", { skip: !T.buildInfo().onednnInt8 && "int8 goes through libtorch in this build" }, () => {
+  T.tidy(() => {
+    for (const [rows, inF, outF, bias] of [[7, 16, 5, true], [3, 37, 11, false], [2 * 50, 768, 96, true], [50, 3072, 64, false]] as const) {
+      const w = T.randn([outF, inF], { seed: 21 }).mul(0.05), b = bias ? T.randn([outF], { seed: 22 }) : null;
+      using direct = T.Int8Linear.pack(w, b);
+      using viaLibtorch = T.Int8Linear.pack(w, b, { viaLibtorch: true });
+      for (const [k, shift] of [0, 0.5, 3].entries()) {
+        const x = T.randn([2, rows, inF], { seed: 23 + k }).mul(2).add(shift);
+        const exact = x.linear(w, b);
+        const ours = direct.forward(x), theirs = viaLibtorch.forward(x);
+        assert.deepEqual(ours.shape, [2, rows, outF]);
+        const oursErr = relativeError(ours, exact), theirsErr = relativeError(theirs, exact);
+        // int8 error is ~1%; the two may round a few activations differently, nothing more.
+        assert.ok(oursErr < theirsErr * 1.1 + 1e-6, `${rows}x${inF}x${outF} shift ${shift}: our error ${oursErr} vs libtorch's ${theirsErr}`);
+        assert.ok(relativeError(ours, theirs) < theirsErr * 0.25, `${rows}x${inF}x${outF} shift ${shift}: ours and libtorch's differ by ${relativeError(ours, theirs)}`);
+      }
+    }
+    using q = T.Int8Linear.pack(T.randn([4, 8], { seed: 1 }), null);
+    assert.throws(() => q.forward(T.ones([2, 6])), /input's last dimension is 6, the layer takes 8/);
+    assert.deepEqual(q.forward(T.ones([0, 8])).shape, [0, 4], "no rows in, no rows out");
+    assert.equal(q.forward(T.zeros([3, 8])).abs().max().item(), 0, "an all-zero input gives zeros (PyTorch's fallback scale)");
+  });
+});
+
+// Without AVX-512 (or with KOCLIP_AVX512=0) the direct call quantises through a oneDNN reorder
+// instead of the addon's kernels: the test above, in a process where they are off.
+test("Int8Linear's direct oneDNN call without the AVX-512 kernels", { skip: (!T.buildInfo().onednnInt8 || process.env.KOCLIP_AVX512 === "0") && "not applicable" }, () => {
+  const self = new URL(import.meta.url).pathname;
+  assert.ok(existsSync(self));
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env; // a plain run of the file, not a child of this runner
+  const run = spawnSync(process.execPath, ["--test", "--test-reporter", "tap", "--test-name-pattern", "agrees with libtorch", self], { env: { ...env, KOCLIP_AVX512: "0" }, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /# pass 1/);
 });
 
 test("Int8Linear: forward after dispose throws; a VarStore built with int8 frees its layers' packed weights", () => {

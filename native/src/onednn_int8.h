@@ -1,0 +1,30 @@
+// Dynamically quantised int8 Linear layers called straight on oneDNN (Debian's libtorch 1.13 links
+// the system libdnnl.so.2; built only when its headers, libdnnl-dev, are installed: KOCLIP_ONEDNN).
+//
+// Why not libtorch's quantized::linear_dynamic on its oneDNN engine: it bakes each call's
+// activation scale and zero point into the oneDNN primitives it creates, so every input with a
+// new range (every new image or text) creates and JIT-compiles its GEMM and reorder again, 0.2–0.7
+// ms a layer (ViT-B/32 int8 at batch 16: about 20 of 185 ms). Repeating one input hid this: the
+// primitive cache then hits. Here the scales and zero point are runtime arguments, so one
+// primitive per layer and row count serves every input.
+#pragma once
+#include <ATen/ATen.h>
+
+#include <memory>
+
+namespace koclip::onednn {
+
+struct Int8Linear;
+
+// Whether this build calls oneDNN directly (KOCLIP_ONEDNN); otherwise Pack throws.
+bool Available();
+
+// weight [out, in] float, bias [out] float or undefined: symmetric per-output-channel int8
+// weights (scale = max|row| / 127), as PyTorch's quantize_dynamic packs them.
+std::shared_ptr<Int8Linear> Pack(const at::Tensor& weight, const at::Tensor& bias);
+
+// x [..., in] float32 -> [..., out] float32. Activations are quantised per tensor to uint8 from
+// their min/max (0 always representable), as linear_dynamic does without reduce_range.
+at::Tensor Forward(Int8Linear& layer, const at::Tensor& x);
+
+}  // namespace koclip::onednn
