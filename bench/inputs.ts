@@ -10,6 +10,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import sharp from "sharp";
 import { EMOJI_STYLES } from "../src/data/emoji_styles.js";
+import { loadEmojiConcepts } from "../src/data/emoji_text.js";
 import { renderEmojiPng } from "../src/data/emoji_render.js";
 import { SeededRandom } from "../src/data/seeded.js";
 import { clipDefaults, preprocessImages } from "../src/image/index.js";
@@ -37,6 +38,37 @@ export async function imageBatch(count: number): Promise<PixelInput> {
   return { data: p.data, shape: p.shape };
 }
 
+/**
+ * Batches of `size` distinct items drawn at random from a pool of `pool`, seeded: runners that
+ * take turns replay the same sequence, and no timed call repeats the batch before it (a repeated
+ * batch lets libtorch's oneDNN int8 path reuse primitives a stream of new inputs cannot).
+ */
+export class BatchStream {
+  readonly #rng: SeededRandom;
+  constructor(readonly pool: number, readonly size: number, seed: string) {
+    if (size > pool) throw new RangeError(`a batch of ${size} distinct items needs a pool of at least ${size}, got ${pool}`);
+    this.#rng = new SeededRandom(seed);
+  }
+  /** The pool indices of the next batch. */
+  next(): number[] {
+    const picked = new Set<number>();
+    while (picked.size < this.size) picked.add(this.#rng.int(0, this.pool - 1));
+    return [...picked];
+  }
+}
+
+/** [size, 3, H, W] batches drawn from a pool of preprocessed images, copied into one reused buffer. */
+export function pixelStream(pool: PixelInput, size: number): () => PixelInput {
+  const [count, channels, height, width] = pool.shape;
+  const plane = channels * height * width;
+  const stream = new BatchStream(count, size, "bench|images");
+  const data = new Float32Array(size * plane);
+  return () => {
+    stream.next().forEach((from, i) => data.set(pool.data.subarray(from * plane, (from + 1) * plane), i * plane));
+    return { data, shape: [size, channels, height, width] };
+  };
+}
+
 /** Korean captions of the kind users search with, short to long. */
 export const KOREAN_CAPTIONS = [
   "고양이 얼굴",
@@ -56,6 +88,11 @@ export const KOREAN_CAPTIONS = [
   "책상 위의 노트북, 안경, 그리고 펼쳐진 공책",
   "주황색 단풍잎이 떨어지는 가을 숲길을 걷는 두 사람의 뒷모습",
 ];
+
+/** One Korean text per emoji: its CLDR name and keywords ("고양이 얼굴 고양이 얼굴"), ~1,900 distinct queries. */
+export function koreanEmojiTexts(): string[] {
+  return loadEmojiConcepts().concepts.map((c) => [c.ko.label, ...c.ko.tags].join(" "));
+}
 
 /** The shipped model's tokenizer: Korean WordPiece, [CLS]=0 [PAD]=1 [SEP]=2 as RoBERTa's specials. */
 export function benchTokenizer(): Promise<Tokenizer> {
