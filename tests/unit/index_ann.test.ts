@@ -94,7 +94,8 @@ test("Collection: HNSW file is saved, reused while current, rebuilt when stale o
   try {
     const db = join(dir, "c.db");
     const dim = 32, rng = mulberry32(3);
-    writeVectors(db, randomUnit(rng, 800, dim), dim);
+    const stored = randomUnit(rng, 800, dim);
+    writeVectors(db, stored, dim);
     const qs = randomUnit(rng, 40, dim);
 
     const hnsw = Collection.open(db, { annThreshold: 100 });
@@ -123,7 +124,11 @@ test("Collection: HNSW file is saved, reused while current, rebuilt when stale o
     setMeta(meta, "hnsw_file", JSON.stringify({ ...recorded, format: "usearch cos f32 M16" }));
     meta.close();
     const relaid = Collection.open(db, { annThreshold: 100 });
-    assert.equal(relaid.search(row(qs, 1, dim), 1)[0]!.id, search(exact)[1]![0]);
+    // A stored vector finds itself: multi-threaded HNSW builds differ, and a random query's
+    // exact top-1 was missed by one such build (CI, once).
+    const self = relaid.search(row(stored, 17, dim), 1)[0]!;
+    assert.equal(self.path, "/photos/img/17.jpg");
+    assert.ok(Math.abs(self.score - 1) < 1e-3);
     assert.notEqual(statSync(relaid.hnswFile).mtimeMs, mtime, "the file was rebuilt");
     relaid.close();
 
