@@ -59,7 +59,10 @@ struct Int8Linear {
   at::Tensor weight;  // int8 [in, out], transposed once at packing (ideep stores it so too)
   std::vector<float> weightScales;
   at::Tensor bias;  // float32 [out], or undefined
-  // One primitive per row count (batch × tokens): built once, reused by every input of that shape.
+  // Primitives by row count (batch × tokens): built once, reused by every input of that shape.
+  // Texts come in many lengths, so the map is emptied when it reaches kMaxShapes (rebuilding
+  // then hits oneDNN's own primitive cache, a few microseconds a call).
+  static constexpr size_t kMaxShapes = 16;
   struct Primitives {
     dnnl::reorder quantize;  // float32 rows -> uint8, runtime scale and zero point (without AVX-512)
     dnnl::matmul matmul;
@@ -67,10 +70,12 @@ struct Int8Linear {
   std::mutex mutex;
   std::unordered_map<int64_t, Primitives> byRows;
 
-  Primitives& PrimitivesFor(int64_t rows) {
+  // A copy (primitives are reference-counted handles): the map may be emptied by another call.
+  Primitives PrimitivesFor(int64_t rows) {
     std::lock_guard<std::mutex> lock(mutex);
     auto found = byRows.find(rows);
     if (found != byRows.end()) return found->second;
+    if (byRows.size() >= kMaxShapes) byRows.clear();
     auto& engine = CpuEngine();
     dnnl::primitive_attr quantizeAttr;
     quantizeAttr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
@@ -159,7 +164,7 @@ at::Tensor Forward(Int8Linear& layer, const at::Tensor& x) {
 
   auto xq = at::empty({m, layer.in}, rows.options().dtype(at::kByte));
   auto& engine = CpuEngine();
-  auto& primitives = layer.PrimitivesFor(m);
+  auto primitives = layer.PrimitivesFor(m);
   dnnl::stream stream(engine);
   dnnl::memory src({{m, layer.in}, dt::u8, tag::ab}, engine, xq.data_ptr());
   const ActivationQuant quant = QuantizeRows(rows, xq, primitives.quantize, src, stream);

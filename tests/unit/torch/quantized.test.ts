@@ -48,6 +48,15 @@ test("Int8Linear through the addon's own oneDNN call agrees with libtorch's line
         assert.ok(relativeError(ours, theirs) < theirsErr * 0.25, `${rows}x${inF}x${outF} shift ${shift}: ours and libtorch's differ by ${relativeError(ours, theirs)}`);
       }
     }
+    // Texts come in many lengths: more row counts than a layer keeps primitives for (16).
+    const w = T.randn([24, 40], { seed: 31 }), b = T.randn([24], { seed: 32 });
+    using direct = T.Int8Linear.pack(w, b);
+    using viaLibtorch = T.Int8Linear.pack(w, b, { viaLibtorch: true });
+    for (let rows = 1; rows <= 40; rows += 1 + (rows % 3)) {
+      const x = T.randn([rows, 40], { seed: 40 + rows });
+      const theirs = viaLibtorch.forward(x);
+      assert.ok(relativeError(direct.forward(x), theirs) < relativeError(theirs, x.linear(w, b)) * 0.25, `${rows} rows`);
+    }
     using q = T.Int8Linear.pack(T.randn([4, 8], { seed: 1 }), null);
     assert.throws(() => q.forward(T.ones([2, 6])), /input's last dimension is 6, the layer takes 8/);
     assert.deepEqual(q.forward(T.ones([0, 8])).shape, [0, 4], "no rows in, no rows out");
