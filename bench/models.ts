@@ -60,7 +60,7 @@ export function koclipBase(precision: Precision, tokenizer: Tokenizer, from?: Va
   return new PretrainedModel(new KoClipModel(store, cfg), tokenizer, clipDefaults(224), "(bench: koclip-base, random weights)", koclipConfigJson(cfg));
 }
 
-/** A batch both sides run: preprocessed pixels, or token ids and mask padded/truncated to 32 tokens. */
+/** A text batch as both sides take it: token ids and attention mask, padded or truncated to 32 tokens. */
 interface TokenBatch {
   ids: BigInt64Array;
   mask: BigInt64Array;
