@@ -1,6 +1,7 @@
 // Memory stays flat over a long training loop through the public API: scopes free each step's
 // intermediates, and the addon's allocator settings keep freed blocks from fragmenting the heap.
 import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
 import { test } from "node:test";
 import { clipVitB32Vision } from "../../../src/models/clip/config.js";
 import { ClipEncoder } from "../../../src/models/clip/encoder.js";
@@ -78,4 +79,21 @@ test("tensor memory is reported to V8 exactly for tensors no scope owns", () => 
   assert.equal(T.externalBytes() - base, 4 * mb);
   T.disposeAll([outside, kept, returned]);
   assert.equal(T.externalBytes(), base, "dispose takes the report back");
+});
+
+// bin/koclip-node asks jemalloc for transparent huge pages (thp:always): a 4 KB page fault costs
+// ~13 µs on our machines, and first touches of fresh memory dominated loading a model. Where the
+// kernel offers huge pages on request ("always" or "madvise"), a fresh 64 MB tensor lives in them.
+const thpSetting = existsSync("/sys/kernel/mm/transparent_hugepage/enabled") ? /\[(\w+)\]/.exec(readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8"))?.[1] : undefined;
+test("under bin/koclip-node a fresh 64 MB tensor is backed by transparent huge pages", {
+  skip: (T.buildInfo().allocator !== "jemalloc" || !["always", "madvise"].includes(thpSetting ?? "")) && `allocator ${T.buildInfo().allocator}, THP ${thpSetting ?? "absent"}`,
+}, () => {
+  const hugeKb = () => Number(/AnonHugePages:\s+(\d+) kB/.exec(readFileSync("/proc/self/smaps_rollup", "utf8"))?.[1] ?? 0);
+  const before = hugeKb();
+  const x = T.ones([16, 1024, 1024]); // 64 MB, every page touched
+  try {
+    assert.ok(hugeKb() - before >= 32 * 1024, `AnonHugePages grew by ${hugeKb() - before} kB`);
+  } finally {
+    x.dispose();
+  }
 });
