@@ -11,11 +11,11 @@
 #include <cstring>
 #include <dlfcn.h>
 
-#include "onednn_int8.h"
 #include "bytes.h"
 #include "cpu_kernels.h"
 #include "guard.h"
 #include "handles.h"
+#include "onednn_int8.h"
 
 #ifdef KOCLIP_CUDA
 #include <ATen/cuda/CUDAContext.h>

@@ -1,9 +1,10 @@
 #include "cpu_kernels.h"
 
 #if defined(KOCLIP_AVX512_KERNELS)
-// GCC 12's reduce intrinsics start from _mm512_undefined_ps(), which it then reports as maybe
+// GCC 12's reduce intrinsics start from _mm512_undefined_ps(), which it then reports as (maybe)
 // uninitialised (a false positive of the header, not of this file).
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #include <immintrin.h>
 
 #include <algorithm>

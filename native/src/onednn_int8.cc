@@ -95,11 +95,11 @@ struct Int8Linear {
   }
 };
 
-// Quantises `rows` (float32, contiguous) into `out` (uint8), returning the scale and zero point:
+// Quantises `rows` (float32, contiguous) into `dst` (uint8, same shape), returning the scale and zero point:
 // two passes over the rows (range, then quantise) on the addon's AVX-512 kernels, split across
 // the threads; otherwise at::aminmax and the oneDNN reorder `quantize`. For the 800×3072 input
 // of ViT-B/32's fc2 at batch 16 the kernels take about 0.6 ms, aminmax and the reorder 1.2.
-ActivationQuant QuantizeRows(const at::Tensor& rows, at::Tensor& out, dnnl::reorder& quantize, dnnl::memory& dst, dnnl::stream& stream) {
+ActivationQuant QuantizeRows(const at::Tensor& rows, dnnl::memory& dst, dnnl::reorder& quantize, dnnl::stream& stream) {
   const float* x = rows.data_ptr<float>();
   const int64_t n = rows.numel();
 #if KOCLIP_AVX512_KERNELS
@@ -116,7 +116,7 @@ ActivationQuant QuantizeRows(const at::Tensor& rows, at::Tensor& out, dnnl::reor
       slotHi = std::max(slotHi, hi);
     });
     const auto quant = ChooseActivationQuant(*std::min_element(los.begin(), los.end()), *std::max_element(his.begin(), his.end()));
-    uint8_t* q = out.data_ptr<uint8_t>();
+    auto* q = static_cast<uint8_t*>(dst.get_data_handle());
     at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) { avx512::QuantizeU8(x + begin, end - begin, quant.inverseScale, quant.zeroPoint, q + begin); });
     return quant;
   }
@@ -137,13 +137,11 @@ ActivationQuant QuantizeRows(const at::Tensor& rows, at::Tensor& out, dnnl::reor
 
 bool Available() { return true; }
 
-std::shared_ptr<Int8Linear> Pack(const at::Tensor& weight, const at::Tensor& bias) {
-  auto w = weight.detach().to(at::kFloat).contiguous();
+std::shared_ptr<Int8Linear> Pack(const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias) {
   auto layer = std::make_shared<Int8Linear>();
-  layer->out = w.size(0);
-  layer->in = w.size(1);
-  auto scales = w.abs().amax({1}).div(127.0).clamp_min(1e-12);
-  layer->weight = w.div(scales.unsqueeze(1)).round_().clamp_(-127, 127).to(at::kChar).t().contiguous();
+  layer->out = weight.size(0);
+  layer->in = weight.size(1);
+  layer->weight = weight.div(scales.unsqueeze(1)).round_().clamp_(-127, 127).to(at::kChar).t().contiguous();
   auto s = scales.contiguous();
   layer->weightScales.assign(s.data_ptr<float>(), s.data_ptr<float>() + layer->out);
   if (bias.defined()) layer->bias = bias.detach().to(at::kFloat).contiguous();
@@ -167,7 +165,7 @@ at::Tensor Forward(Int8Linear& layer, const at::Tensor& x) {
   auto primitives = layer.PrimitivesFor(m);
   dnnl::stream stream(engine);
   dnnl::memory src({{m, layer.in}, dt::u8, tag::ab}, engine, xq.data_ptr());
-  const ActivationQuant quant = QuantizeRows(rows, xq, primitives.quantize, src, stream);
+  const ActivationQuant quant = QuantizeRows(rows, src, primitives.quantize, stream);
   std::vector<float> outputScales(layer.out);
   for (int64_t n = 0; n < layer.out; n++) outputScales[n] = quant.scale * layer.weightScales[n];
   int32_t zeroPoint = quant.zeroPoint;
@@ -196,7 +194,7 @@ struct Int8Linear {};
 
 bool Available() { return false; }
 
-std::shared_ptr<Int8Linear> Pack(const at::Tensor&, const at::Tensor&) {
+std::shared_ptr<Int8Linear> Pack(const at::Tensor&, const at::Tensor&, const at::Tensor&) {
   throw std::logic_error("this build calls oneDNN through libtorch only (KOCLIP_ONEDNN is off)");
 }
 

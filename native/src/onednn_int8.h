@@ -19,9 +19,9 @@ struct Int8Linear;
 // Whether this build calls oneDNN directly (KOCLIP_ONEDNN); otherwise Pack throws.
 bool Available();
 
-// weight [out, in] float, bias [out] float or undefined: symmetric per-output-channel int8
-// weights (scale = max|row| / 127), as PyTorch's quantize_dynamic packs them.
-std::shared_ptr<Int8Linear> Pack(const at::Tensor& weight, const at::Tensor& bias);
+// weight [out, in] float32 contiguous, scales [out] float32 (one per output channel, chosen by
+// the caller: quantized.cc), bias [out] float or undefined: symmetric int8 weights, round(w / scale).
+std::shared_ptr<Int8Linear> Pack(const at::Tensor& weight, const at::Tensor& scales, const at::Tensor& bias);
 
 // x [..., in] float32 -> [..., out] float32. Activations are quantised per tensor to uint8 from
 // their min/max (0 always representable), as linear_dynamic does without reduce_range.

@@ -78,16 +78,16 @@ static Napi::Value LinearInt8Pack(const Napi::CallbackInfo& info) {
     auto w = ArgTensor(info, 0).detach().to(at::kFloat).contiguous();
     if (w.dim() != 2) throw Napi::RangeError::New(info.Env(), "linearInt8Pack: weight must be 2-D [out, in]");
     auto bias = ArgOptTensor(info, 1);
+    auto scales = w.abs().amax({1}).div(127.0).clamp_min(1e-12);
     bool viaLibtorch = info.Length() > 2 && info[2].IsBoolean() && info[2].As<Napi::Boolean>().Value();
     if (engine == at::QEngine::ONEDNN && onednn::Available() && !viaLibtorch) {
       auto* packed = new PackedLinear();
       packed->reduceRange = false;
-      packed->direct = onednn::Pack(w, bias.has_value() ? *bias : at::Tensor());
+      packed->direct = onednn::Pack(w, scales, bias.has_value() ? *bias : at::Tensor());
       return Napi::External<PackedLinear>::New(info.Env(), packed, [](Napi::Env, PackedLinear* p) { delete p; });
     }
-    auto scales = w.abs().amax({1}).div(127.0).clamp_min(1e-12).to(at::kDouble);
     auto zeroPoints = at::zeros({w.size(0)}, at::kLong);
-    auto wq = at::quantize_per_channel(w, scales, zeroPoints, 0, at::kQInt8);
+    auto wq = at::quantize_per_channel(w, scales.to(at::kDouble), zeroPoints, 0, at::kQInt8);
     torch::jit::Stack stack;  // (no brace-inits in here: their commas would split KOCLIP_GUARD's argument)
     stack.push_back(wq);
     stack.push_back(bias.has_value() ? c10::IValue(bias->detach().to(at::kFloat).contiguous()) : c10::IValue());
