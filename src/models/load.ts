@@ -1,9 +1,11 @@
 /**
- * loadModel(dir): any supported model folder → a PretrainedModel (encoder + tokenizer + image
- * preprocessing). The format is detected from the files; errors name the file and the problem.
+ * loadModel(dir): any supported model folder, or a Hugging Face id (from the cache or downloaded,
+ * see hub.ts) → a PretrainedModel (encoder + tokenizer + image preprocessing). The format is
+ * detected from the files; errors name the file and the problem.
  *
  *   const model = await loadModel("models/koclip-emoji");
  *   const [e] = await model.encodeTexts(["바닷가의 강아지"]);
+ *   const clip = await loadModel("openai/clip-vit-base-patch32@main");
  */
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -13,6 +15,7 @@ import type { Precision } from "../nn/index.js";
 import { cudaAvailable, type DType } from "../torch/index.js";
 import { openCheckpoint, type CheckpointFormat } from "./checkpoint.js";
 import type { DualEncoder } from "./dual_encoder.js";
+import { parseRepoRef, resolveModelPath, type HubOptions } from "./hub.js";
 import { PretrainedModel } from "./pretrained.js";
 import { builderFor } from "./registry.js";
 
@@ -31,8 +34,10 @@ export interface LoadOptions {
   format?: CheckpointFormat;
   /** Parameters record gradients (for fine-tuning). */
   trainable?: boolean;
-  /** For M-CLIP: the CLIP folder whose image tower it pairs with. */
+  /** For M-CLIP: the CLIP folder or Hugging Face id whose image tower it pairs with. */
   vision?: string;
+  /** Cache, endpoint, token, offline mode and progress for Hugging Face ids (defaults from HF_* variables). */
+  hub?: HubOptions;
 }
 
 /** config.json parsed, or a one-line error naming the file. */
@@ -69,9 +74,34 @@ function buildEncoder(dir: string, { json, file }: { json: Record<string, unknow
   }
 }
 
-/** Loads a model folder with its tokenizer and image preprocessing. */
-export async function loadModel(dir: string, opts: LoadOptions = {}): Promise<PretrainedModel> {
-  const vision = opts.vision ? loadEncoder(opts.vision, { ...opts, vision: undefined }) : undefined;
+/**
+ * A folder of that path, else a Hugging Face id's snapshot folder; errors from loading a snapshot
+ * are prefixed with the id, since the cache path alone hides which model it was.
+ */
+async function withModelPath<T>(spec: string, hub: HubOptions | undefined, load: (dir: string) => T | Promise<T>): Promise<T> {
+  const dir = await resolveModelPath(spec, hub);
+  if (dir === spec || parseRepoRef(spec) === null) return load(dir);
+  try {
+    return await load(dir);
+  } catch (err) {
+    if (err instanceof Error) err.message = `${spec}: ${err.message}`;
+    throw err;
+  }
+}
+
+/** Loads a model folder or Hugging Face id with its tokenizer and image preprocessing. */
+export async function loadModel(spec: string, opts: LoadOptions = {}): Promise<PretrainedModel> {
+  let visionDir: string | undefined;
+  const vision = opts.vision
+    ? await withModelPath(opts.vision, opts.hub, (dir) => {
+        visionDir = dir;
+        return loadEncoder(dir, { ...opts, vision: undefined });
+      })
+    : undefined;
+  return withModelPath(spec, opts.hub, (dir) => loadModelFolder(dir, { ...opts, vision: visionDir }, vision));
+}
+
+async function loadModelFolder(dir: string, opts: LoadOptions, vision: DualEncoder | undefined): Promise<PretrainedModel> {
   const config = readConfigJson(dir);
   const encoder = buildEncoder(dir, config, opts, vision);
   try {
