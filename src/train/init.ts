@@ -11,6 +11,7 @@ import { ClipModel } from "../models/clip/model.js";
 import type { DualEncoder } from "../models/dual_encoder.js";
 import { koclipConfigJson, parseKoClipConfig, type KoClipConfig } from "../models/koclip/config.js";
 import { KoClipModel } from "../models/koclip/model.js";
+import { resolveModelPath } from "../models/hub.js";
 import { loadModel, readConfigJson } from "../models/load.js";
 import { PretrainedModel } from "../models/pretrained.js";
 import { isClipBuffer } from "../models/clip/model.js";
@@ -128,6 +129,9 @@ async function withNewVocabulary(cfg: TrainConfig, log: (line: string) => void):
 
 /** The model a run trains, with gradients on. */
 export async function initModel(cfg: TrainConfig, log: (line: string) => void = console.error): Promise<PretrainedModel> {
+  // Models and towers may be Hugging Face ids; the loaders below read the folders they resolve to.
+  const folder = async (spec: string | null) => (spec ? resolveModelPath(spec) : spec);
+  cfg = { ...cfg, model: await folder(cfg.model), vision: await folder(cfg.vision), text: await folder(cfg.text) };
   if (cfg.model && cfg.tokenizer) return withNewVocabulary(cfg, log);
   if (cfg.model) return loadModel(cfg.model, { trainable: true, device: cfg.device });
   if (cfg.vision && cfg.text) return fromTowers(cfg);

@@ -9,6 +9,8 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { loadModel, type LoadOptions } from "../../src/index.js";
 import { parseRepoRef } from "../../src/models/hub.js";
+import { resolveTrainConfig } from "../../src/train/config.js";
+import { initModel } from "../../src/train/init.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
 import { commitOf, layOutSnapshot, startFakeHub } from "../helpers/hub.js";
 
@@ -80,6 +82,30 @@ test("M-CLIP pairs with a CLIP image tower named by id", async () => {
   } finally {
     byId.dispose();
     byDir.dispose();
+  }
+});
+
+test("training joins towers named by id (from HF_HUB_CACHE, offline) as it joins folders", async () => {
+  const cache = tempDir();
+  layOutSnapshot(cache, "openai/clip-tiny", commitOf("v"), CLIP_TINY, { refs: ["main"] });
+  layOutSnapshot(cache, "klue/tiny", commitOf("t"), KOCLIP_TINY, { refs: ["main"] });
+  const saved = { cache: process.env.HF_HUB_CACHE, offline: process.env.HF_HUB_OFFLINE };
+  process.env.HF_HUB_CACHE = cache;
+  process.env.HF_HUB_OFFLINE = "1";
+  const base = { data: "unused.jsonl", out: join(cache, "out"), seed: 3 };
+  try {
+    const byId = await initModel(resolveTrainConfig({ ...base, vision: "openai/clip-tiny", text: "klue/tiny" }));
+    const byDir = await initModel(resolveTrainConfig({ ...base, vision: CLIP_TINY, text: KOCLIP_TINY }));
+    const towers = [...byDir.encoder.store.vars.keys()].filter((n) => n.startsWith("vision_model.") || n.startsWith("text_model.encoder."));
+    assert.ok(towers.length > 10);
+    for (const name of towers) assert.deepEqual(byId.encoder.store.vars.get(name)!.toFloat32Array(), byDir.encoder.store.vars.get(name)!.toFloat32Array(), name);
+    byId.dispose();
+    byDir.dispose();
+  } finally {
+    for (const [k, v] of [["HF_HUB_CACHE", saved.cache], ["HF_HUB_OFFLINE", saved.offline]] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
   }
 });
 
