@@ -13,10 +13,12 @@ $SUDO apt-get update
 # OpenMP build shares libtorch's threads (the pthread build competes with them; see native/find-libtorch.mjs).
 # libdnnl-dev: the headers of the oneDNN libtorch already links, so int8 layers can call it directly
 # (native/src/onednn_int8.h).
+# libheif-examples: heif-enc, which the HEIC tests use to make iPhone-style photos (bookworm's
+# libheif has x265 built in); koclip itself decodes HEIC with libheif-js from npm.
 $SUDO apt-get install -y --no-install-recommends \
   ca-certificates g++ make python3 \
   libtorch-dev libopenblas0-openmp libjemalloc2 libdnnl-dev \
-  fonts-noto-color-emoji fonts-noto-cjk chromium
+  fonts-noto-color-emoji fonts-noto-cjk chromium libheif-examples
 # Node 20+: Debian 12 ships 18, so fetch Node 20's official build from the npm registry when needed.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
 if [ "$node_major" -lt 20 ]; then

@@ -1,7 +1,8 @@
 /**
- * Decoding any image sharp can read into 8-bit RGB, the way HF's loading path sees it:
+ * Decoding any image sharp can read, and HEIC, into 8-bit RGB, the way HF's loading path sees it:
  * `PIL.ImageOps.exif_transpose(img).convert("RGB")`, as transformers' `load_image` does.
  */
+import { open, readFile } from "node:fs/promises";
 import sharp from "sharp";
 
 /** A decoded image: `height * width * 3` bytes, row-major, RGB interleaved (HWC). */
@@ -11,7 +12,7 @@ export interface RawImage {
   readonly data: Uint8Array;
 }
 
-/** A file path, or the encoded bytes of an image (PNG, JPEG, WebP, GIF, TIFF, AVIF, ...). */
+/** A file path, or the encoded bytes of an image (PNG, JPEG, WebP, GIF, TIFF, AVIF, HEIC, ...). */
 export type ImageInput = string | Buffer | Uint8Array;
 
 /** Default for `maxPixels`: 100 megapixels, about 300 MB once decoded to RGB. */
@@ -49,11 +50,17 @@ export function describeInput(input: ImageInput): string {
  *   deliberately do not follow it there.
  * - CMYK JPEGs go through sharp's CMYK profile; PIL uses a naive formula, so those differ.
  * - Multi-page files (GIF, TIFF): first page, as PIL.
+ * - HEIC (HEVC-coded HEIF, what phones write) goes through libheif compiled to WebAssembly
+ *   (libheif-js), since sharp's bundled libvips has no HEVC decoder. A HEIF records rotation and
+ *   mirroring in its irot/imir boxes (a phone's portrait shot is stored sideways with irot), and
+ *   libheif applies them; an Exif Orientation tag inside a HEIF is not applied a second time,
+ *   as the HEIF spec and libvips have it. The primary image of a collection.
  *
  * Images with more than `maxPixels` pixels are refused from the header, before decoding.
  */
 export async function decodeImage(input: ImageInput, maxPixels = DEFAULT_MAX_PIXELS): Promise<RawImage> {
   const source = describeInput(input);
+  if (isHevcHeif(await fileHead(input))) return decodeHeic(input, source, maxPixels);
   try {
     const { data, info } = await sharp(input, {
       autoOrient: true,
@@ -85,5 +92,77 @@ export async function decodeImage(input: ImageInput, maxPixels = DEFAULT_MAX_PIX
       );
     }
     throw new ImageDecodeError(`cannot decode image ${source}: ${reason}`, source, "unreadable");
+  }
+}
+
+// HEIF brands whose images are HEVC-coded (ISO/IEC 23008-12 annex B); AVIF ('avif', 'avis') stays with sharp.
+const HEVC_BRANDS = new Set(["heic", "heix", "heim", "heis", "hevc", "hevx", "hevm", "hevs"]);
+const FTYP_HEAD_BYTES = 64;
+
+/** The first bytes of a file or buffer, enough for an ftyp box's brands; empty if unreadable (sharp then says why). */
+async function fileHead(input: ImageInput): Promise<Uint8Array> {
+  if (typeof input !== "string") return input.subarray(0, FTYP_HEAD_BYTES);
+  try {
+    const file = await open(input, "r");
+    try {
+      const head = new Uint8Array(FTYP_HEAD_BYTES);
+      const { bytesRead } = await file.read(head, 0, FTYP_HEAD_BYTES, 0);
+      return head.subarray(0, bytesRead);
+    } finally {
+      await file.close();
+    }
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+/** True if the bytes open with an ftyp box whose major or compatible brands name HEVC. */
+function isHevcHeif(head: Uint8Array): boolean {
+  const ascii = (from: number) => String.fromCharCode(...head.subarray(from, from + 4));
+  if (head.length < 16 || ascii(4) !== "ftyp") return false;
+  const boxEnd = Math.min(new DataView(head.buffer, head.byteOffset, head.byteLength).getUint32(0), head.length);
+  // major brand at 8, minor version at 12, compatible brands from 16
+  const brands = [ascii(8)];
+  for (let at = 16; at + 4 <= boxEnd; at += 4) brands.push(ascii(at));
+  return brands.some((b) => HEVC_BRANDS.has(b));
+}
+
+/**
+ * Decodes the primary image through libheif's own JS API (heic-decode, which wraps the same
+ * module, logs parse errors to stdout, where they would corrupt `--json` output). libheif applies
+ * the irot/imir transforms and converts YCbCr to interleaved RGB; alpha is not asked for.
+ */
+async function decodeHeic(input: ImageInput, source: string, maxPixels: number): Promise<RawImage> {
+  const { default: heif } = await import("libheif-js/wasm-bundle.js");
+  const fail = (why: string) => new ImageDecodeError(`cannot decode image ${source}: heif: ${why}`, source, "unreadable");
+  const bytes = typeof input === "string" ? await readFile(input) : input;
+  const ctx = heif.heif_context_alloc();
+  try {
+    const read = heif.heif_context_read_from_memory(ctx, bytes);
+    if (read.code !== heif.heif_error_code.heif_error_Ok) throw fail(read.message);
+    const handle = heif.heif_js_context_get_primary_image_handle(ctx);
+    if ("code" in handle) throw fail(handle.message);
+    try {
+      const width = heif.heif_image_handle_get_width(handle);
+      const height = heif.heif_image_handle_get_height(handle);
+      if (width * height > maxPixels) {
+        throw new ImageDecodeError(`image too large: ${source} (${width}x${height}) has more than maxPixels=${maxPixels} pixels`, source, "too_large");
+      }
+      const img = await heif.heif_js_decode_image2(handle, heif.heif_colorspace.heif_colorspace_RGB, heif.heif_chroma.heif_chroma_interleaved_RGB);
+      if ("code" in img) throw fail(img.message);
+      try {
+        const plane = img.channels.find((c) => c.id === heif.heif_channel.heif_channel_interleaved);
+        if (!plane || plane.width !== width || plane.height !== height) throw fail(`no ${width}x${height} RGB plane in the decoded image`);
+        const rgb = new Uint8Array(width * height * 3);
+        for (let y = 0; y < height; y++) rgb.set(plane.data.subarray(y * plane.stride, y * plane.stride + width * 3), y * width * 3);
+        return { width, height, data: rgb };
+      } finally {
+        heif.heif_image_release(img.image);
+      }
+    } finally {
+      heif.heif_image_handle_release(handle);
+    }
+  } finally {
+    heif.heif_context_free(ctx);
   }
 }

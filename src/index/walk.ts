@@ -2,7 +2,7 @@
 import { readdir, stat } from "node:fs/promises";
 import { extname, join, relative, sep } from "node:path";
 
-/** Extensions tried as images (case-insensitive). AVIF/HEIC decode only if this sharp build has them; if not, they end up skipped with sharp's reason. */
+/** Extensions tried as images (case-insensitive); decodeImage reads them all (HEIC through libheif-js). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([".jpg", ".jpeg", ".jpe", ".png", ".webp", ".gif", ".avif", ".heic", ".heif", ".tif", ".tiff"]);
 
 /** One candidate file: path relative to the root ('/' separators), absolute path, size and mtime. */

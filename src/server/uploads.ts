@@ -57,7 +57,7 @@ export async function checkImage(data: Buffer, label: string, limits: ServerLimi
   try {
     ({ width, height } = await sharp(data, { limitInputPixels: false }).metadata());
   } catch {
-    throw new HttpError(400, "bad_image", `${label} is not an image koclip can read (png, jpeg, webp, gif, tiff, avif)`);
+    throw new HttpError(400, "bad_image", `${label} is not an image koclip can read (png, jpeg, webp, gif, tiff, avif, heic)`);
   }
   if (!width || !height) throw new HttpError(400, "bad_image", `${label} has no width/height in its header`);
   if (width * height > limits.maxPixels) {

@@ -12,9 +12,9 @@ export const DEFAULT_DB_NAME = ".koclip-index.db";
 
 const USAGE = `usage: koclip index DIR [--model DIR] [--db FILE] [options]
 
-Walks DIR for images (jpg, png, webp, gif (first frame), tiff, and avif/heic where sharp reads
-them) and stores path, size, mtime, sha256, a thumbnail and the embedding of each in an SQLite
-file. Re-running updates it: unchanged files are skipped (size+mtime, then hash), changed ones
+Walks DIR for images (jpg, png, webp, gif (first frame), tiff, avif, heic/heif) and stores
+path, size, mtime, sha256, a thumbnail and the embedding of each in an SQLite file. Re-running
+updates it: unchanged files are skipped (size+mtime, then hash), changed ones
 re-embedded, deleted ones removed. A run killed at any point can simply be run again.
 Unreadable or oversized images are recorded as skipped with the reason, never fatal.
 Indexing with a different model than the index was made with re-embeds every image.
