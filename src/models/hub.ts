@@ -16,7 +16,7 @@
 import { createHash } from "node:crypto";
 import { closeSync, createReadStream, existsSync, fstatSync, openSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { basename, dirname, join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { downloadFile, fileDownloadInfo, modelInfo } from "@huggingface/hub";
 import { writeAll, writeFileAtomic } from "../formats/file_io.js";
@@ -98,6 +98,17 @@ export function parseRepoRef(spec: string): RepoRef | null {
 /** The repo's folder in the cache: `models--ORG--NAME`. */
 export function repoCacheDir(cacheDir: string, repo: string): string {
   return join(cacheDir, `models--${repo.split("/").join("--")}`);
+}
+
+/**
+ * A model folder's name for people: `ORG/NAME` for a snapshot in the Hugging Face cache (whose own
+ * name is a commit hash), else the folder's name.
+ *
+ *   modelLabel("/root/.cache/huggingface/hub/models--koclip--koclip-base-pt/snapshots/3d74…")  // "koclip/koclip-base-pt"
+ */
+export function modelLabel(dir: string): string {
+  const m = /(?:^|[\\/])models--([^\\/]+?)--([^\\/]+)[\\/]snapshots[\\/][0-9a-f]{40}[\\/]?$/.exec(dir);
+  return m ? `${m[1]}/${m[2]}` : basename(dir);
 }
 
 /** The commit a revision names in the cache (itself if it is a commit hash), or null if no ref was recorded. */

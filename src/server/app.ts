@@ -9,10 +9,11 @@
  */
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { basename, join } from "node:path";
+import { join } from "node:path";
 import type { Collection } from "../index/collection.js";
 import { PACKAGE_ROOT } from "../index/default_model.js";
 import { modelMismatch } from "../index/query.js";
+import { modelLabel } from "../models/hub.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import type { ServerContext } from "./context.js";
 import { installErrorHandlers } from "./errors.js";
@@ -60,7 +61,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     collection: opts.collection ?? null,
     queue: new ModelQueue({ limit: limits.maxQueue, maxBatch: limits.maxBatch }),
     limits,
-    modelName: opts.modelName ?? basename(opts.model.dir),
+    modelName: opts.modelName ?? modelLabel(opts.model.dir),
     startedAt: Date.now(),
   };
   installErrorHandlers(app, limits);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { loadModel, type LoadOptions } from "../../src/index.js";
-import { parseRepoRef } from "../../src/models/hub.js";
+import { modelLabel, parseRepoRef, resolveModelPath } from "../../src/models/hub.js";
 import { resolveTrainConfig } from "../../src/train/config.js";
 import { initModel } from "../../src/train/init.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
@@ -58,6 +58,8 @@ test("an id loads from the cache through refs/main, a pinned commit or a tag, of
   const hub = { cacheDir: cache, offline: true };
   const main = await textEmbeddings("koclip/tiny", { hub });
   assert.equal(main.dir, headDir);
+  assert.equal(modelLabel(main.dir), "koclip/tiny");
+  assert.equal(modelLabel(KOCLIP_TINY), "model");
   assert.deepEqual(main.rows, await reference(CLIP_TINY));
   for (const spec of [`koclip/tiny@${old}`, "koclip/tiny@v1"]) {
     const pinned = await textEmbeddings(spec, { hub });
@@ -149,6 +151,22 @@ test("download: the @huggingface/hub client fills the cache in huggingface_hub's
   } finally {
     await server.close();
   }
+});
+
+test("a download shows its progress: one line per tenth of a large file on a pipe", async () => {
+  const emoji = join(REPO_ROOT, "models", "koclip-emoji");
+  const server = await startFakeHub([{ repo: "koclip/koclip-emoji", commit: commitOf("emoji"), dir: emoji }]);
+  const lines: string[] = [];
+  try {
+    const dir = await resolveModelPath("koclip/koclip-emoji", { cacheDir: tempDir(), endpoint: server.url, progress: { write: (s: string) => lines.push(s) } });
+    assert.deepEqual(readFileSync(join(dir, "model.safetensors")), readFileSync(join(emoji, "model.safetensors")));
+  } finally {
+    await server.close();
+  }
+  const mb = (statSync(join(emoji, "model.safetensors")).size / 1e6).toFixed(1);
+  assert.equal(lines.length, 10, lines.join(""));
+  lines.forEach((l) => assert.match(l, new RegExp(`^koclip/koclip-emoji@main model\\.safetensors \\d+\\.\\d/${mb} MB \\(\\d+\\.\\d%\\) [\\d.]+ MB/s\\n$`)));
+  assert.match(lines.at(-1)!, new RegExp(`${mb}/${mb} MB \\(100\\.0%\\)`));
 });
 
 test("an interrupted download leaves the cache usable and resumes with a Range request", async () => {

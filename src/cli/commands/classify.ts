@@ -26,7 +26,7 @@ options:
   --top N              labels printed per image (default 5; --json prints all)
   --patch TEXT         text → patch heatmap instead of classification
   --grid N             tiles per side for --patch (default 4)
-  --model DIR          model folder (default models/koclip-emoji)
+  --model DIR|ID       model folder or Hugging Face id ORG/NAME[@REV] (default models/koclip-emoji)
   --device D           cpu (default) or cuda
   --json               print JSON (classification: {"model", "results": [{"image", "predictions"}]};
                        patch: {"image", "text", "rows", "cols", "width", "height", "scores"})`;

@@ -18,7 +18,7 @@ openmoji-cls-en.jsonl and openmoji-pairs-en.jsonl hold English labels/captions o
 images in the same order); without a sibling, en changes only the templates.
 
 options:
-  --models LIST      comma-separated model folders (required)
+  --models LIST      comma-separated model folders or Hugging Face ids (required)
   --data LIST        a classification file, a pairs file, or both, comma-separated (required)
   --lang LIST        ko, en or ko,en (default ko)
   --json             also print the rows as JSON on the last line (fractions, not percentages)

@@ -2,17 +2,17 @@
 import { loadModel } from "../../models/load.js";
 import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
-const USAGE = `usage: koclip embed --model DIR (--text T ... | --image FILE ...) [options]
+const USAGE = `usage: koclip embed --model DIR|ID (--text T ... | --image FILE ...) [options]
 
 Loads a model folder in any format koclip reads (model.safetensors, pytorch_model.bin,
 flax_model.msgpack, M-CLIP) and prints one JSON object per input:
   {"input": "고양이 사진", "kind": "text", "embedding": [0.012, ...]}   (L2-normalised)
 
 options:
-  --model DIR      model folder (required)
+  --model DIR|ID   model folder or Hugging Face id ORG/NAME[@REV] (required)
   --text T         a text to embed (repeatable)
   --image FILE     an image file to embed (repeatable; jpg, png, webp, gif, ...)
-  --vision DIR     for M-CLIP text models: a CLIP folder that supplies the image tower
+  --vision DIR|ID  for M-CLIP text models: a CLIP folder or id that supplies the image tower
   --device D       cpu (default) or cuda
   --precision P    fp32 (default), bf16 (bfloat16 matrix products) or int8 (CPU: int8
                    Linear layers); faster on CPUs with AVX-512 BF16/VNNI or AMX, embeddings

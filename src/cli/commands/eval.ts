@@ -24,7 +24,7 @@ Image paths are relative to the JSONL file. Bad rows are reported on stderr with
 numbers and skipped (--strict: the first one is an error). Progress goes to stderr.
 
 options:
-  --model DIR        model folder (required)
+  --model DIR|ID     model folder or Hugging Face id ORG/NAME[@REV] (required)
   --data FILE        the JSONL dataset (required)
   --templates T      zeroshot: ko (default), en, or a file with one template per line, each with {}
   --classes FILE     zeroshot: class names, one per line (rows with other labels are bad rows)
@@ -34,7 +34,7 @@ options:
                      zeroshot {"top1", "top5", "n"[, "groups"][, "perClass"]},
                      retrieval {"imageToText": {"1", "5", "10"}, "textToImage": {...}, "images", "texts"}
   --strict           stop at the first bad row
-  --vision DIR       for M-CLIP text models: a CLIP folder that supplies the image tower
+  --vision DIR|ID    for M-CLIP text models: a CLIP folder or id that supplies the image tower
   --device D         cpu (default) or cuda
   --batch-size N     images and texts per forward pass (default: 16 each on the CPU; 32 images, 64 texts on a GPU)`;
 

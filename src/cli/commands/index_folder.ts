@@ -21,7 +21,7 @@ Indexing with a different model than the index was made with re-embeds every ima
 
 options:
   --db FILE            index file (default DIR/${DEFAULT_DB_NAME})
-  --model DIR          model folder (default: the index's model, else models/koclip-emoji)
+  --model DIR|ID       model folder or Hugging Face id (default: the index's model, else models/koclip-emoji)
   --max-pixels N       skip images with more pixels than this (default 100000000)
   --batch-size N       images per forward pass (default 16 on the CPU, 32 on a GPU)
   --ann-threshold N    rows from which search uses HNSW instead of exact (default 20000;

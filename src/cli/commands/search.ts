@@ -16,7 +16,7 @@ options:
   --db FILE       index file written by koclip index (required)
   --image FILE    search by this image instead of a text
   --k N           how many results (default 20)
-  --model DIR     model folder (default: the one the index was made with, else models/koclip-emoji);
+  --model DIR|ID  model folder or Hugging Face id (default: the one the index was made with, else models/koclip-emoji);
                   must be the model that made the index
   --device D      cpu (default) or cuda
   --json          print {"query", "db", "model", "hits": [{"id", "path", "score"}]}`;

@@ -23,7 +23,7 @@ runs one batch at a time behind a queue; requests beyond --max-queue get 503.
 
 options:
   --db FILE            index built by 'koclip index' (without it, search and images answer 409)
-  --model DIR          model folder (default: the model the index was built with, else models/koclip-emoji)
+  --model DIR|ID       model folder or Hugging Face id (default: the model the index was built with, else models/koclip-emoji)
   --port N             TCP port (default 3000; 0 picks a free one)
   --host H             address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --device D           cpu (default) or cuda

@@ -14,7 +14,8 @@ Trains a dual encoder with the symmetric contrastive loss and writes a Hugging F
 (config.json, model.safetensors, tokenizer, preprocessor_config.json) plus metrics.jsonl,
 curves.svg/png and checkpoints/ to --out. --config FILE reads the same options from JSON
 (camelCase keys); flags override it. \`koclip train --plot DIR\` redraws DIR/curves.svg/png from
-DIR/metrics.jsonl at any time, also while that run is going.
+DIR/metrics.jsonl at any time, also while that run is going. --model, --vision and --text take a
+folder or a Hugging Face id (ORG/NAME[@REV], from the Hugging Face cache or downloaded into it).
 
 options (default):
 ${FIELDS.map((k) => `  --${kebab(k)}${typeof DEFAULT_TRAIN_CONFIG[k] === "boolean" ? "" : " V"}`.padEnd(26) + ` ${JSON.stringify(DEFAULT_TRAIN_CONFIG[k])}`).join("\n")}
