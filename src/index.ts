@@ -8,6 +8,7 @@
  *   cosine(t, i);
  */
 export { loadModel, loadEncoder, readConfigJson, type LoadOptions } from "./models/load.js";
+export { resolveModelPath, parseRepoRef, type HubOptions } from "./models/hub.js";
 export { PretrainedModel, cosine, type EncodeOptions, type ImageLike, type PixelInput } from "./models/pretrained.js";
 export { saveModel, type SaveOptions } from "./models/save.js";
 export { MODEL_BUILDERS, type ModelType } from "./models/registry.js";

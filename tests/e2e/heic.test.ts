@@ -8,7 +8,11 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp from "sharp";
 import { decodeImage, ImageDecodeError, type RawImage } from "../../src/image/index.js";
+import { loadModel } from "../../src/models/load.js";
+import { buildServer } from "../../src/server/app.js";
+import type { EmbedResponse } from "../../src/server/types.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
+import { multipart } from "./server_setup.js";
 
 const HEIF_ENC = spawnSync("heif-enc", ["--help"]).error ? null : "heif-enc";
 const skip = HEIF_ENC ? false : "heif-enc not found (apt install libheif-examples, as scripts/setup.sh does)";
@@ -132,4 +136,24 @@ test("koclip index takes HEIC photos, and search --image finds a HEIC by itself"
   const [hit] = JSON.parse(search.stdout).hits;
   assert.equal(hit.path, join(photos, "portrait.heic"));
   assert.ok(hit.score > 0.9999, `score ${hit.score}`);
+});
+
+test("the server embeds an uploaded HEIC as the library does, and checks its size from the header", { skip }, async () => {
+  const model = await loadModel(fixture("koclip-tiny", "model"));
+  const app = await buildServer({ model, collection: null, webRoot: false, limits: { maxPixels: W * H } });
+  try {
+    const heic = readFileSync(join(work, "portrait.heic"));
+    const res = await app.inject({ method: "POST", url: "/api/embed", ...(await multipart([["images", { data: heic, filename: "IMG_0001.HEIC", type: "image/heic" }]])) });
+    assert.equal(res.statusCode, 200, res.body);
+    const [expected] = await model.encodeImages([join(work, "portrait.heic")]);
+    assert.deepEqual((res.json() as EmbedResponse).images[0]!.embedding, Array.from(expected!));
+    const strict = await buildServer({ model, collection: null, webRoot: false, limits: { maxPixels: W * H - 1 } });
+    const big = await strict.inject({ method: "POST", url: "/api/embed", ...(await multipart([["images", { data: heic, filename: "IMG_0001.HEIC" }]])) });
+    await strict.close();
+    assert.equal(big.statusCode, 413, big.body);
+    assert.ok(big.body.includes(`IMG_0001.HEIC) is ${H}x${W} = ${W * H} pixels`), big.body);
+  } finally {
+    await app.close();
+    model.dispose();
+  }
 });
