@@ -91,7 +91,8 @@ export function hubSettings(opts: HubOptions = {}, env: NodeJS.ProcessEnv = proc
  */
 export function parseRepoRef(spec: string): RepoRef | null {
   const m = REPO_REF.exec(spec);
-  if (!m || m[1]!.includes("..") || m[1]!.includes("--")) return null;
+  // A revision becomes a path under refs/, so no '..' segment may climb out of it.
+  if (!m || m[1]!.includes("..") || m[1]!.includes("--") || m[2]?.split("/").some((seg) => seg === ".." || seg === "")) return null;
   return { repo: m[1]!, revision: m[2] ?? "main" };
 }
 

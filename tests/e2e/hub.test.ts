@@ -45,7 +45,8 @@ async function reference(dir: string): Promise<Float32Array[]> {
 test("parseRepoRef: ORG/NAME and ORG/NAME@REV; paths and odd names are not ids", () => {
   assert.deepEqual(parseRepoRef("koclip/koclip-base-pt"), { repo: "koclip/koclip-base-pt", revision: "main" });
   assert.deepEqual(parseRepoRef("openai/clip-vit-base-patch32@v1.0"), { repo: "openai/clip-vit-base-patch32", revision: "v1.0" });
-  for (const notId of ["/abs/dir", "./a/b", "a/b/c", "a", "../x", "a/b@", "a--b/c", "-a/b"]) assert.equal(parseRepoRef(notId), null, notId);
+  assert.deepEqual(parseRepoRef("a/b@refs/pr/1"), { repo: "a/b", revision: "refs/pr/1" });
+  for (const notId of ["/abs/dir", "./a/b", "a/b/c", "a", "../x", "a/b@", "a--b/c", "-a/b", "a/b@../../etc", "a/b@x//y"]) assert.equal(parseRepoRef(notId), null, notId);
 });
 
 test("an id loads from the cache through refs/main, a pinned commit or a tag, offline", async () => {
