@@ -15,7 +15,7 @@ import type { Precision } from "../nn/index.js";
 import { cudaAvailable, type DType } from "../torch/index.js";
 import { openCheckpoint, type CheckpointFormat } from "./checkpoint.js";
 import type { DualEncoder } from "./dual_encoder.js";
-import { parseRepoRef, resolveModelPath, type HubOptions } from "./hub.js";
+import { resolveModelPath, type HubOptions } from "./hub.js";
 import { PretrainedModel } from "./pretrained.js";
 import { builderFor } from "./registry.js";
 
@@ -80,7 +80,7 @@ function buildEncoder(dir: string, { json, file }: { json: Record<string, unknow
  */
 async function withModelPath<T>(spec: string, hub: HubOptions | undefined, load: (dir: string) => T | Promise<T>): Promise<T> {
   const dir = await resolveModelPath(spec, hub);
-  if (dir === spec || parseRepoRef(spec) === null) return load(dir);
+  if (dir === spec) return load(dir);
   try {
     return await load(dir);
   } catch (err) {
