@@ -18,7 +18,6 @@ import { closeSync, createReadStream, existsSync, fstatSync, openSync, mkdirSync
 import { homedir } from "node:os";
 import { basename, dirname, join, relative } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { downloadFile, fileDownloadInfo, modelInfo } from "@huggingface/hub";
 import { writeAll, writeFileAtomic } from "../formats/file_io.js";
 import { CHECKPOINT_FILES } from "./checkpoint.js";
 
@@ -174,10 +173,12 @@ type Settings = ReturnType<typeof hubSettings>;
 /** Downloads what koclip reads of a repo at a revision into the cache; returns the snapshot folder. */
 export async function downloadSnapshot(ref: RepoRef, settings: Settings): Promise<string> {
   const label = `${ref.repo}@${ref.revision}`;
+  // Loaded here, not at the top: every command imports this file, few of them download.
+  const hub = await import("@huggingface/hub");
   const client = { hubUrl: settings.endpoint, accessToken: settings.token, fetch: settings.fetch ?? fetch };
   let info: { sha?: string; filePaths?: string[] };
   try {
-    info = await modelInfo({ ...client, name: ref.repo, revision: ref.revision, additionalFields: ["sha", "filePaths"] });
+    info = await hub.modelInfo({ ...client, name: ref.repo, revision: ref.revision, additionalFields: ["sha", "filePaths"] });
   } catch (err) {
     throw new Error(`${label}: not a local folder, and the Hub at ${settings.endpoint} does not give it (${(err as Error).message})`);
   }
@@ -188,7 +189,7 @@ export async function downloadSnapshot(ref: RepoRef, settings: Settings): Promis
   if (!weights) throw new Error(`${label}: the repo has no weights file koclip reads (looked for ${CHECKPOINT_FILES.map(([, n]) => n).join(", ")}; it has ${files.join(", ") || "no files"})`);
   const repoDir = repoCacheDir(settings.cacheDir, ref.repo);
   const snapshot = join(repoDir, "snapshots", commit);
-  const fetchFile = (path: string) => cacheFile({ ...client, repo: ref.repo, commit, path, repoDir, progress: settings.progress, label });
+  const fetchFile = (path: string) => cacheFile(hub, { ...client, repo: ref.repo, commit, path, repoDir, progress: settings.progress, label });
   for (const path of files.filter((f) => SIDE_FILE.test(f))) await fetchFile(path);
   if (weights !== "model.safetensors.index.json") await fetchFile(weights);
   else for (const shard of shardsOf(join(snapshot, weights))) await fetchFile(shard);
@@ -233,12 +234,12 @@ interface CacheFileParams {
 }
 
 /** One file into `blobs/ETAG` (resuming a partial download) and linked from `snapshots/COMMIT/PATH`. */
-async function cacheFile(p: CacheFileParams): Promise<void> {
+async function cacheFile(hub: typeof import("@huggingface/hub"), p: CacheFileParams): Promise<void> {
   const pointer = join(p.repoDir, "snapshots", p.commit, p.path);
   if (existsSync(pointer)) return;
   const where = `${p.label}: ${p.path}`;
   const client = { repo: p.repo, path: p.path, revision: p.commit, hubUrl: p.hubUrl, accessToken: p.accessToken, fetch: p.fetch };
-  const info = await fileDownloadInfo(client).catch((err: Error) => {
+  const info = await hub.fileDownloadInfo(client).catch((err: Error) => {
     throw new Error(`${where}: ${err.message}`);
   });
   if (!info) throw new Error(`${where}: not found on the Hub at ${p.hubUrl}`);
@@ -255,7 +256,7 @@ async function cacheFile(p: CacheFileParams): Promise<void> {
       have = 0;
     }
     if (have < info.size) {
-      const source = await downloadFile({ ...client, fetch: failingFetch(p.fetch), downloadInfo: info });
+      const source = await hub.downloadFile({ ...client, fetch: failingFetch(p.fetch), downloadInfo: info });
       if (!source) throw new Error(`${where}: not found on the Hub at ${p.hubUrl}`);
       const progress = byteProgress(p.progress, `${p.label} ${p.path}`, info.size, have);
       // Each chunk goes to disk as it arrives, so an interruption keeps what came and a rerun resumes after it.
