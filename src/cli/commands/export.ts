@@ -1,8 +1,9 @@
 /** `koclip export WHAT`: dispatches on its first word to one exporter per format. */
 import { UsageError, type Command } from "../command.js";
 import { exportOnnxCommand } from "./export_onnx.js";
+import { exportSiteCommand } from "./export_site.js";
 
-const EXPORTERS: Command[] = [exportOnnxCommand];
+const EXPORTERS: Command[] = [exportOnnxCommand, exportSiteCommand];
 
 export const exportCommand: Command = {
   name: "export",
