@@ -9,7 +9,7 @@
  *   const c = Collection.open("photos.db", { readonly: true });
  *   await exportSite(c, model, "site", { vectors: "float16" });   // { images: 300, bytes: 27513344, files: [...] }
  */
-import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { writeAll, writeFileAtomic } from "../../formats/file_io.js";
@@ -79,10 +79,6 @@ function packageFile(pkg: string, file: string): string {
   return path;
 }
 
-function writeBytes(path: string, data: Uint8Array | string): void {
-  const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
-  writeFileAtomic(path, (fd) => writeAll(fd, bytes));
-}
 
 /** Rows [N·D] as int8 with a per-row scale max|row|/127 (a zero row gets scale 1). */
 function quantiseRows(flat: Float32Array, d: number): { q: Int8Array; scales: Float32Array } {
@@ -111,11 +107,16 @@ export async function exportSite(collection: Collection, model: PretrainedModel,
   const { text } = exportableTowers(model.encoder);
   const spec = await browserTokenizerSpec(model.dir);
 
-  rmSync(join(outDir, "thumbs"), { recursive: true, force: true }); // a previous export's, of images maybe gone since
+  // A previous export's: its manifest goes first (see write below), its thumbnails may be of images gone since.
+  rmSync(join(outDir, "site.json"), { force: true });
+  rmSync(join(outDir, "thumbs"), { recursive: true, force: true });
   for (const sub of ["thumbs", "model", "vendor"]) mkdirSync(join(outDir, sub), { recursive: true });
   const files: string[] = [];
+  // Plain writes: an interrupted export is redone, not repaired, and a thousand fsyncs of
+  // thumbnails cost more than the rest of the export. site.json, which the page opens first, is
+  // written last and atomically, so a folder without it is never taken for a finished site.
   const write = (name: string, data: Uint8Array | string) => {
-    writeBytes(join(outDir, name), data);
+    writeFileSync(join(outDir, name), data);
     files.push(name);
   };
   const copy = (from: string, name: string) => {
@@ -163,7 +164,8 @@ export async function exportSite(collection: Collection, model: PretrainedModel,
       unkTokenId: spec.unkTokenId,
     },
   };
-  write("site.json", JSON.stringify(manifest));
+  writeFileAtomic(join(outDir, "site.json"), (fd) => writeAll(fd, new TextEncoder().encode(JSON.stringify(manifest))));
+  files.push("site.json");
   const bytes = files.reduce((sum, f) => sum + statSync(join(outDir, f)).size, 0);
   return { images: images.length, bytes, files };
 }
