@@ -52,9 +52,11 @@ export function exportableTowers(e: DualEncoder): { text: TextTower; vision: { t
   throw new Error(`ONNX export does not know the towers of model_type '${e.modelType}' (known: CLIP and KoCLIP dual encoders, M-CLIP)`);
 }
 
-function writeBytes(path: string, bytes: Uint8Array | string): void {
-  const data = typeof bytes === "string" ? new TextEncoder().encode(bytes) : bytes;
-  writeFileAtomic(path, (fd) => writeAll(fd, data));
+/** Writes an encoded model's parts (GraphBuilder.encode) to `path`, atomically. */
+export function writeOnnx(path: string, parts: Uint8Array[]): void {
+  writeFileAtomic(path, (fd) => {
+    for (const part of parts) writeAll(fd, part);
+  });
 }
 
 /** Writes the ONNX folder for `model` into `outDir`; returns the files written, relative to it. */
@@ -66,8 +68,8 @@ export function exportOnnx(model: PretrainedModel, outDir: string, opts: OnnxExp
   mkdirSync(join(outDir, "onnx"), { recursive: true });
   const suffix = precision === "int8" ? "_quantized" : "";
   const written: string[] = [];
-  const write = (name: string, bytes: Uint8Array | string) => {
-    writeBytes(join(outDir, name), bytes);
+  const write = (name: string, data: Uint8Array[] | string) => {
+    writeOnnx(join(outDir, name), typeof data === "string" ? [new TextEncoder().encode(data)] : data);
     written.push(name);
   };
   write("config.json", JSON.stringify(model.configJson, null, 2) + "\n");

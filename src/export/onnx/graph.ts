@@ -7,7 +7,7 @@
  *   const g = new GraphBuilder("text_model", "fp32");
  *   const ids = g.input("input_ids", DataType.INT64, ["batch_size", "sequence_length"]);
  *   g.output(g.linear(g.gather(table, ids), projection), "text_embeds", DataType.FLOAT, ["batch_size", 512]);
- *   writeFileSync("text_model.onnx", g.encode());
+ *   writeOnnx("text_model.onnx", g.encode());
  */
 import type { Activation, LayerNorm, Linear } from "../../nn/index.js";
 import type { Tensor } from "../../torch/index.js";
@@ -85,10 +85,10 @@ export class GraphBuilder {
     return outs;
   }
 
-  /** An initializer named `name` (made unique) holding `data` with `dims`. */
+  /** An initializer named `name` (made unique) holding `data` with `dims`; `data` is kept, not copied. */
   constant(name: string, dataType: DataTypeCode, dims: number[], data: Float32Array | BigInt64Array | Uint8Array | Int32Array): string {
     const unique = this.#fresh(name);
-    this.#initializers.push({ name: unique, dataType, dims, raw: bytesOf(data).slice() });
+    this.#initializers.push({ name: unique, dataType, dims, raw: bytesOf(data) });
     return unique;
   }
 
@@ -215,8 +215,8 @@ export class GraphBuilder {
     return this.linear(merged, p.out, `${prefix}.out`, true);
   }
 
-  /** Serialised ModelProto. */
-  encode(docString?: string): Uint8Array {
+  /** Serialised ModelProto, as parts to write in order (see encodeModel). */
+  encode(docString?: string): Uint8Array[] {
     return encodeModel({
       irVersion: IR_VERSION,
       opsetVersion: OPSET,

@@ -41,9 +41,9 @@ function clipEncoder(g: GraphBuilder, x: string, encoder: ClipEncoder, heads: nu
 /**
  * The image tower: `pixel_values` float32 [B, 3, S, S] (preprocessed) → `image_embeds` [B, D].
  *
- *   writeFileSync("vision_model.onnx", visionGraph(model.visionModel, model.visualProjection, "fp32"));
+ *   writeOnnx("vision_model.onnx", visionGraph(model.visionModel, model.visualProjection, "fp32"));
  */
-export function visionGraph(tower: ClipVisionTransformer, projection: Linear, precision: ExportPrecision): Uint8Array {
+export function visionGraph(tower: ClipVisionTransformer, projection: Linear, precision: ExportPrecision): Uint8Array[] {
   const g = new GraphBuilder("vision_model", precision);
   const cfg = tower.config;
   const emb = tower.embeddings;
@@ -117,9 +117,9 @@ function roberta(g: GraphBuilder, tower: RobertaModel, ids: string, attentionMas
 /**
  * The text tower: `input_ids`, `attention_mask` int64 [B, T] → `text_embeds` [B, D].
  *
- *   writeFileSync("text_model.onnx", textGraph({ kind: "clip", tower: model.textModel, projection: model.textProjection }, "fp32"));
+ *   writeOnnx("text_model.onnx", textGraph({ kind: "clip", tower: model.textModel, projection: model.textProjection }, "fp32"));
  */
-export function textGraph(text: TextTower, precision: ExportPrecision): Uint8Array {
+export function textGraph(text: TextTower, precision: ExportPrecision): Uint8Array[] {
   const g = new GraphBuilder("text_model", precision);
   const ids = g.input("input_ids", DataType.INT64, [BATCH, SEQUENCE]);
   const attentionMask = g.input("attention_mask", DataType.INT64, [BATCH, SEQUENCE]);

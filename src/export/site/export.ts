@@ -19,7 +19,7 @@ import { modelMismatch } from "../../index/query.js";
 import type { PretrainedModel } from "../../models/pretrained.js";
 import { browserTokenizerSpec } from "../../tokenizers/index.js";
 import { tensor, tidy } from "../../torch/index.js";
-import { exportableTowers } from "../onnx/export.js";
+import { exportableTowers, writeOnnx } from "../onnx/export.js";
 import { textGraph } from "../onnx/towers.js";
 
 /** How the image vectors are stored: float16 (2 bytes a value) or int8 with a float32 scale per row (1 byte). */
@@ -143,7 +143,8 @@ export async function exportSite(collection: Collection, model: PretrainedModel,
     write(vectors.scales, new Uint8Array(scales.buffer));
   }
 
-  write("model/text_model.onnx", textGraph(text, "fp32"));
+  writeOnnx(join(outDir, "model/text_model.onnx"), textGraph(text, "fp32"));
+  files.push("model/text_model.onnx");
   write("model/tokenizer.json", JSON.stringify(spec.json));
   for (const [pkg, file, name] of VENDOR_FILES) copy(packageFile(pkg, file), `vendor/${name}`);
   copy(join(PACKAGE_ROOT, "web", "style.css"), "style.css");
