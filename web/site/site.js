@@ -10,6 +10,7 @@
  */
 import { Tokenizer } from "./vendor/tokenizers.min.mjs";
 import * as ort from "./vendor/ort.wasm.bundle.min.mjs";
+import { makeEncoder } from "./tokenize.js";
 
 const SEARCH_K = 24;
 const SIMILAR_K = 12;
@@ -46,22 +47,6 @@ async function loadVectors(site) {
     for (let r = 0; r < n; r++) for (let i = r * d; i < (r + 1) * d; i++) out[i] = q[i] * scales[r];
   }
   return out;
-}
-
-/**
- * Tokenises one text as koclip's tokenizer does without padding: tokenizers.js tokens, truncated
- * to leave room for the special tokens, the post-processor's special tokens, ids (unknown → unk).
- */
-function makeEncoder(tokenizer, text) {
-  const post = tokenizer.post_processor;
-  const specials = post ? post.post_process([], null, true).tokens.length : 0;
-  const room = text.maxLength - specials;
-  return (query) => {
-    let tokens = tokenizer.tokenize(query);
-    if (tokens.length > room) tokens = text.truncationSide === "right" ? tokens.slice(0, room) : tokens.slice(tokens.length - room);
-    if (post) tokens = post.post_process(tokens, null, true).tokens;
-    return tokens.map((t) => tokenizer.token_to_id(t) ?? text.unkTokenId);
-  };
 }
 
 /** The k rows of `vectors` with the largest dot product with the unit vector `q`, best first. */

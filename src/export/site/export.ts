@@ -148,7 +148,7 @@ export async function exportSite(collection: Collection, model: PretrainedModel,
   write("model/tokenizer.json", JSON.stringify(spec.json));
   for (const [pkg, file, name] of VENDOR_FILES) copy(packageFile(pkg, file), `vendor/${name}`);
   copy(join(PACKAGE_ROOT, "web", "style.css"), "style.css");
-  for (const page of ["index.html", "site.js"]) copy(join(PACKAGE_ROOT, "web", "site", page), page);
+  for (const page of ["index.html", "site.js", "tokenize.js"]) copy(join(PACKAGE_ROOT, "web", "site", page), page);
 
   const manifest: SiteManifest = {
     format: 1,
