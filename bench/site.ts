@@ -25,7 +25,7 @@ function sizeOf(path: string): number {
   return readdirSync(path).reduce((sum, f) => sum + sizeOf(join(path, f)), 0);
 }
 
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(2)} MiB`;
+const size = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(2)} MiB`);
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({ options: { screenshot: { type: "string" }, query: { type: "string", multiple: true } }, allowPositionals: true });
@@ -34,8 +34,8 @@ async function main(): Promise<void> {
   const queries = values.query ?? DEFAULT_QUERIES;
 
   const total = sizeOf(dir);
-  console.log(`site ${dir}: ${mib(total)}`);
-  for (const part of readdirSync(dir).sort()) console.log(`  ${part.padEnd(12)} ${mib(sizeOf(join(dir, part)))}`);
+  console.log(`site ${dir}: ${size(total)}`);
+  for (const part of readdirSync(dir).sort()) console.log(`  ${part.padEnd(12)} ${size(sizeOf(join(dir, part)))}`);
 
   const server = await serveStatic(dir);
   const profile = mkdtempSync(join(tmpdir(), "koclip-chromium-"));
