@@ -30,17 +30,10 @@ export interface Backend {
  * come back as one line naming tokenizer.json.
  */
 export function createBackend(files: TokenizerFiles): Backend {
-  const { json, config } = files;
-  // Only the settings transformers' Rust backend honours go in: tokenizers.js also reads slow-
-  // tokenizer flags (`remove_space`, `do_lowercase_and_remove_accent`) that transformers 5 ignores
-  // when a tokenizer.json is present. Unigram takes `eos_token` to build its lattice.
-  const jsConfig = {
-    eos_token: config.eos_token,
-    additional_special_tokens: config.additional_special_tokens ?? [],
-  };
+  const { json, config } = backendArguments(files);
   let backend: Backend;
   try {
-    backend = new JsTokenizer({ ...json.raw, normalizer: rewriteNormalizer(json.raw.normalizer) }, jsConfig) as Backend;
+    backend = new JsTokenizer(json, config) as Backend;
   } catch (err) {
     throw new Error(`${files.jsonPath}: ${(err as Error).message}`);
   }
@@ -50,6 +43,22 @@ export function createBackend(files: TokenizerFiles): Backend {
   // is "고양이</w>사진</w>".
   if (backend.decoder) backend.decoder.end_of_word_suffix = null;
   return backend;
+}
+
+/**
+ * The two arguments of tokenizers.js's `new Tokenizer(json, config)` for a folder: tokenizer.json
+ * with the normaliser rewrite below, and the config settings it should see. A browser page that
+ * loads tokenizers.js itself (koclip export site) builds its tokenizer from these too.
+ */
+export function backendArguments(files: TokenizerFiles): { json: Record<string, unknown>; config: { eos_token?: string; additional_special_tokens: string[] } } {
+  const { json, config } = files;
+  // Only the settings transformers' Rust backend honours go in: tokenizers.js also reads slow-
+  // tokenizer flags (`remove_space`, `do_lowercase_and_remove_accent`) that transformers 5 ignores
+  // when a tokenizer.json is present. Unigram takes `eos_token` to build its lattice.
+  return {
+    json: { ...json.raw, normalizer: rewriteNormalizer(json.raw.normalizer) },
+    config: { eos_token: config.eos_token, additional_special_tokens: config.additional_special_tokens ?? [] },
+  };
 }
 
 /**

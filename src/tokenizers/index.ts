@@ -7,6 +7,6 @@
  * tok.encode("고양이 사진"); // [0, 313, 22, 2]
  * ```
  */
-export { loadTokenizer } from "./tokenizer.js";
+export { browserTokenizerSpec, loadTokenizer, type BrowserTokenizerSpec } from "./tokenizer.js";
 export { TOKENIZER_KINDS, type ModelType } from "./config.js";
 export type { DecodeOptions, EncodedBatch, EncodeOptions, Side, Tokenizer, TokenizerKind } from "./types.js";

@@ -5,7 +5,7 @@
  * special tokens and limits from the two JSON files and does truncation, post-processing and padding
  * the way transformers' `tokenizer(texts, padding=..., truncation=True, max_length=N)` does.
  */
-import { createBackend, type Backend } from "./backend.js";
+import { backendArguments, createBackend, type Backend } from "./backend.js";
 import { padRows, planEncode, truncate, type EncodePlan } from "./batch.js";
 import { readTokenizerFiles, TOKENIZER_KINDS, type TokenizerFiles } from "./config.js";
 import type { DecodeOptions, EncodedBatch, EncodeOptions, Side, Tokenizer, TokenizerKind } from "./types.js";
@@ -33,6 +33,25 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   return new HfTokenizer(files, createBackend(files));
 }
 
+/**
+ * What a browser page needs to tokenise one text as `encode(text, { truncation: true, maxLength })`
+ * does, with tokenizers.js loaded by the page itself (koclip export site): the library's
+ * constructor arguments, the truncation side and the id of unknown tokens.
+ */
+export interface BrowserTokenizerSpec {
+  json: Record<string, unknown>;
+  config: { eos_token?: string; additional_special_tokens: string[] };
+  truncationSide: Side;
+  unkTokenId: number | undefined;
+}
+
+/** The BrowserTokenizerSpec of the tokenizer folder `dir`. */
+export async function browserTokenizerSpec(dir: string): Promise<BrowserTokenizerSpec> {
+  const files = await readTokenizerFiles(dir);
+  const tokenizer = new HfTokenizer(files, createBackend(files));
+  return { ...backendArguments(files), truncationSide: tokenizer.truncationSide, unkTokenId: tokenizer.unkTokenId };
+}
+
 class HfTokenizer implements Tokenizer {
   readonly kind: TokenizerKind;
   readonly vocabSize: number;
@@ -45,7 +64,8 @@ class HfTokenizer implements Tokenizer {
   private readonly dir: string;
   private readonly padId: number | undefined;
   private readonly paddingSide: Side;
-  private readonly truncationSide: Side;
+  /** Which end truncation cuts (tokenizer_config `truncation_side`, else tokenizer.json's, else right). */
+  readonly truncationSide: Side;
   private readonly cleanUpSpaces: boolean;
   /** How many tokens the post-processor adds to a single sequence (2 for `[CLS] … [SEP]`). */
   private readonly numSpecialTokens: number;

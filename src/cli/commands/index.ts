@@ -5,6 +5,7 @@ import { classifyCommand } from "./classify.js";
 import { compareCommand } from "./compare.js";
 import { embedCommand } from "./embed.js";
 import { evalCommand } from "./eval.js";
+import { exportCommand } from "./export.js";
 import { indexCommand } from "./index_folder.js";
 import { searchCommand } from "./search.js";
 import { serveCommand } from "./serve.js";
@@ -13,5 +14,5 @@ import { trainCommand } from "./train.js";
 
 export const COMMANDS: Command[] = [
   indexCommand, searchCommand, classifyCommand, serveCommand, embedCommand,
-  trainCommand, evalCommand, compareCommand, tokenizerCommand, dataCommand,
+  trainCommand, evalCommand, compareCommand, exportCommand, tokenizerCommand, dataCommand,
 ];
