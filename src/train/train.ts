@@ -108,6 +108,133 @@ export async function writeCurves(outDir: string): Promise<void> {
   writeFileSync(join(outDir, "curves.png"), await svgToPng(svg));
 }
 
+/** The loaders of one run: training batches from a worker thread, validation batches (if any) in order. */
+interface Loaders {
+  train: PrefetchingLoader;
+  val: PairLoader | null;
+  /** Rows skipped: unreadable lines plus undecodable images. */
+  badRows: number;
+}
+
+/** Reads the pairs and decodes their images; refuses a set that yields less than one batch. */
+async function openLoaders(cfg: TrainConfig, model: PretrainedModel, onProgress: ((p: TrainProgress) => void) | undefined, log: (line: string) => void): Promise<Loaders> {
+  const data = readPairs(cfg.data, { strict: cfg.strict });
+  if (data.bad.length) log(formatBadRows(data));
+  const loaderOpts = {
+    imageConfig: model.imageConfig, batchSize: cfg.batchSize, seed: cfg.seed, cropScale: cfg.cropScale,
+    colorJitter: cfg.colorJitter, grayscale: cfg.grayscale, firstCaptionProb: cfg.firstCaptionProb, positiveKey: cfg.positiveKey,
+    foregroundKey: cfg.foregroundKey, foregroundScale: cfg.foregroundScale, outline: cfg.outline, blur: cfg.blur, posterize: cfg.posterize,
+    templates: captionTemplates(cfg.captionTemplates), templateProb: cfg.templateProb,
+  };
+  const rows = cfg.foregroundKey === null ? data.rows : resolveForegrounds(data.rows, cfg.foregroundKey, dirname(resolve(cfg.data)));
+  const decodeProgress = (done: number, total: number) => onProgress?.({ step: done, totalSteps: total, loss: NaN, lr: 0, stepsPerSecond: 0, dataWaitFraction: 0, phase: "decode" });
+  // Training batches are built in a worker thread while the model runs (see prefetch.ts).
+  const train = await PrefetchingLoader.create(rows, { ...loaderOpts, train: true }, cfg.decodeConcurrency, decodeProgress);
+  try {
+    if (train.bad.length) {
+      if (cfg.strict) throw new Error(`${cfg.data}:${train.bad[0]!.line}: ${train.bad[0]!.reason}`);
+      log(train.bad.slice(0, 10).map((b) => `${cfg.data}:${b.line}: ${b.reason}`).join("\n") + `\n${train.bad.length} undecodable images skipped`);
+    }
+    if (train.batchesPerEpoch === 0) throw new Error(`${cfg.data}: ${train.rowCount} usable pairs, fewer than one batch of ${cfg.batchSize}`);
+    // Validation batches are capped at the set's size so a small set still yields one batch.
+    const valRows = cfg.val ? readPairs(cfg.val, { strict: cfg.strict }).rows : [];
+    if (cfg.val && valRows.length < 2) log(`${cfg.val}: fewer than 2 usable pairs, validation skipped`);
+    const val = valRows.length >= 2 ? await PairLoader.create(valRows, { ...loaderOpts, batchSize: Math.min(cfg.batchSize, valRows.length), train: false }, cfg.decodeConcurrency) : null;
+    return { train, val, badRows: data.bad.length + train.bad.length };
+  } catch (err) {
+    await train.close();
+    throw err;
+  }
+}
+
+/** Freezes the tower `cfg.freeze` names and returns the parameters left to train, by name. */
+function freeze(model: PretrainedModel, tower: TrainConfig["freeze"]): Map<string, Tensor> {
+  const frozen = tower === "vision" ? "vision_model." : tower === "text" ? "text_model." : null;
+  return new Map([...model.encoder.store.vars].filter(([name, p]) => {
+    if (frozen && name.startsWith(frozen)) p.requiresGrad = false;
+    return p.requiresGrad;
+  }));
+}
+
+/** Wall time spent waiting for batches and in whole steps, for the data-wait share. */
+class StepClock {
+  dataSeconds = 0;
+  stepSeconds = 0;
+  private readonly start = performance.now();
+  constructor(private readonly firstStep: number) {}
+  /** Steps per second since the loop (re)started. */
+  rate(done: number): number {
+    return (done - this.firstStep) / ((performance.now() - this.start) / 1000);
+  }
+  get dataWait(): number {
+    return this.dataSeconds / Math.max(1e-9, this.stepSeconds);
+  }
+}
+
+/**
+ * One optimiser step: forward/backward over `cfg.gradAccum` micro-batches, clip, step, clamp the
+ * logit scale. Micro-batch k of the run is batch k of the shuffled epochs, so a resumed run sees
+ * the same batches. Returns the step's loss.
+ */
+async function trainStep(model: PretrainedModel, loader: PrefetchingLoader, named: Map<string, Tensor>, opt: AdamW, cfg: TrainConfig, step: number, clock: StepClock): Promise<number> {
+  const t0 = performance.now();
+  const at = (k: number): [number, number] => [Math.floor(k / loader.batchesPerEpoch), k % loader.batchesPerEpoch];
+  let loss = 0;
+  for (let micro = 0; micro < cfg.gradAccum; micro++) {
+    const g = step * cfg.gradAccum + micro;
+    const d0 = performance.now();
+    const batch = await loader.batch(...at(g), [at(g + 1), at(g + 2)]);
+    clock.dataSeconds += (performance.now() - d0) / 1000;
+    loss += tidy(() => {
+      const l = batchLoss(model, batch, cfg.amp).div(cfg.gradAccum);
+      l.backward();
+      return l.item();
+    });
+  }
+  if (cfg.clipGradNorm > 0) clipGradNorm([...named.values()], cfg.clipGradNorm);
+  opt.step();
+  opt.zeroGrad();
+  noGrad(() => model.encoder.logitScale().clamp_(0, Math.log(cfg.logitScaleMax)));
+  clock.stepSeconds += (performance.now() - t0) / 1000;
+  return loss;
+}
+
+/**
+ * metrics.jsonl: every `logEvery` steps the mean training loss since the last line, and the
+ * validation loss when one was computed. Opening it drops the lines a killed run wrote past the
+ * step it resumes from; they are recomputed.
+ */
+class MetricsLog {
+  private windowLoss = 0;
+  private windowSteps = 0;
+  constructor(private readonly file: string, resumedStep: number, private readonly logEvery: number, private readonly totalSteps: number) {
+    writeFileSync(file, readMetrics(file, resumedStep).map((m) => JSON.stringify(m) + "\n").join(""));
+  }
+  /** Records step `done`; the line is written when it is a log step or carries a validation loss. */
+  record(done: number, loss: number, fields: () => Omit<MetricLine, "step" | "loss" | "val_loss">, valLoss?: number): void {
+    this.windowLoss += loss;
+    this.windowSteps++;
+    const line: MetricLine = { step: done };
+    if (done % this.logEvery === 0 || done === this.totalSteps) {
+      Object.assign(line, { loss: this.windowLoss / this.windowSteps, ...fields() });
+      this.windowLoss = 0;
+      this.windowSteps = 0;
+    }
+    if (valLoss !== undefined) line.val_loss = valLoss;
+    if (Object.keys(line).length > 1) appendFileSync(this.file, JSON.stringify(line) + "\n");
+  }
+}
+
+/** Saves the model folder, its config and curves, then train_result.json last: it marks the run finished. */
+async function finish(model: PretrainedModel, cfg: TrainConfig, result: TrainResult): Promise<TrainResult> {
+  for (const p of model.encoder.store.vars.values()) p.requiresGrad = false;
+  saveModel(model, cfg.out);
+  writeFileSync(join(cfg.out, "train_config.json"), JSON.stringify(cfg, null, 2) + "\n");
+  await writeCurves(cfg.out);
+  writeFileSync(join(cfg.out, "train_result.json"), JSON.stringify(result, null, 2) + "\n");
+  return result;
+}
+
 /**
  * Trains per `cfg` and writes an HF model folder to cfg.out.
  *
@@ -116,125 +243,57 @@ export async function writeCurves(outDir: string): Promise<void> {
 export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) => void, log: (line: string) => void = console.error): Promise<TrainResult> {
   const started = performance.now();
   const resultFile = join(cfg.out, "train_result.json");
-  if (cfg.resume) {
-    const finished = finishedRun(cfg, resultFile);
-    if (finished) {
-      log(`${cfg.out}: this run already finished (${finished.steps} steps); nothing to do`);
-      return finished;
-    }
+  const finished = cfg.resume ? finishedRun(cfg, resultFile) : null;
+  if (finished) {
+    log(`${cfg.out}: this run already finished (${finished.steps} steps); nothing to do`);
+    return finished;
   }
   mkdirSync(cfg.out, { recursive: true });
   manualSeed(cfg.seed);
   const model = await initModel(cfg, log);
+  let loaders: Loaders | null = null;
+  let opt: AdamW | null = null;
   try {
-    const data = readPairs(cfg.data, { strict: cfg.strict });
-    if (data.bad.length) log(formatBadRows(data));
-    const loaderOpts = {
-      imageConfig: model.imageConfig, batchSize: cfg.batchSize, seed: cfg.seed, cropScale: cfg.cropScale,
-      colorJitter: cfg.colorJitter, grayscale: cfg.grayscale, firstCaptionProb: cfg.firstCaptionProb, positiveKey: cfg.positiveKey,
-      foregroundKey: cfg.foregroundKey, foregroundScale: cfg.foregroundScale, outline: cfg.outline, blur: cfg.blur, posterize: cfg.posterize,
-      templates: captionTemplates(cfg.captionTemplates), templateProb: cfg.templateProb,
-    };
-    const rows = cfg.foregroundKey === null ? data.rows : resolveForegrounds(data.rows, cfg.foregroundKey, dirname(resolve(cfg.data)));
-    const decodeProgress = (done: number, total: number) => onProgress?.({ step: done, totalSteps: total, loss: NaN, lr: 0, stepsPerSecond: 0, dataWaitFraction: 0, phase: "decode" });
-    // Training batches are built in a worker thread while the model runs (see prefetch.ts).
-    const loader = await PrefetchingLoader.create(rows, { ...loaderOpts, train: true }, cfg.decodeConcurrency, decodeProgress);
-    try {
-      if (loader.bad.length) {
-        if (cfg.strict) throw new Error(`${cfg.data}:${loader.bad[0]!.line}: ${loader.bad[0]!.reason}`);
-        log(loader.bad.slice(0, 10).map((b) => `${cfg.data}:${b.line}: ${b.reason}`).join("\n") + `\n${loader.bad.length} undecodable images skipped`);
-      }
-      if (loader.batchesPerEpoch === 0) throw new Error(`${cfg.data}: ${loader.rowCount} usable pairs, fewer than one batch of ${cfg.batchSize}`);
-      // Validation batches are capped at the set's size so a small set still yields one batch.
-      const valRows = cfg.val ? readPairs(cfg.val, { strict: cfg.strict }).rows : [];
-      if (cfg.val && valRows.length < 2) log(`${cfg.val}: fewer than 2 usable pairs, validation skipped`);
-      const val = valRows.length >= 2 ? await PairLoader.create(valRows, { ...loaderOpts, batchSize: Math.min(cfg.batchSize, valRows.length), train: false }, cfg.decodeConcurrency) : null;
+    loaders = await openLoaders(cfg, model, onProgress, log);
+    const { train: loader, val } = loaders;
+    const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.floor((cfg.epochs * loader.batchesPerEpoch) / cfg.gradAccum));
+    const named = freeze(model, cfg.freeze);
+    opt = new AdamW(decayGroups(named, cfg.weightDecay), { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps });
+    const resumed = cfg.resume ? restoreLatest(cfg.out, named, opt, cfg) : null;
+    if (resumed) log(`resumed from step ${resumed.step}`);
+    const firstStep = resumed?.step ?? 0;
+    rmSync(resultFile, { force: true }); // the folder is about to change: its previous result no longer describes it
+    const metrics = new MetricsLog(join(cfg.out, "metrics.jsonl"), firstStep, cfg.logEvery, totalSteps);
+    const clock = new StepClock(firstStep);
 
-      const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.floor((cfg.epochs * loader.batchesPerEpoch) / cfg.gradAccum));
-      const frozen = cfg.freeze === "vision" ? "vision_model." : cfg.freeze === "text" ? "text_model." : null;
-      const named = new Map([...model.encoder.store.vars].filter(([name, p]) => {
-        if (frozen && name.startsWith(frozen)) p.requiresGrad = false;
-        return p.requiresGrad;
-      }));
-      const opt = new AdamW(decayGroups(named, cfg.weightDecay), { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps });
-      const logitScale = model.encoder.logitScale();
-      const maxLogitScale = Math.log(cfg.logitScaleMax);
-
-      let step = 0;
-      if (cfg.resume) {
-        const state = restoreLatest(cfg.out, named, opt, cfg);
-        if (state) {
-          step = state.step;
-          log(`resumed from step ${step}`);
-        }
+    let loss = NaN;
+    let valLoss: number | null = null;
+    for (let step = firstStep; step < totalSteps; step++) {
+      const lr = cosineLr(step, { baseLr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps, minLr: cfg.lr * cfg.minLrRatio });
+      opt.setLr(lr);
+      loss = await trainStep(model, loader, named, opt, cfg, step, clock);
+      const done = step + 1;
+      const rate = clock.rate(done);
+      onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: clock.dataWait, phase: "train" });
+      const evalNow = val !== null && ((cfg.evalEvery > 0 && done % cfg.evalEvery === 0) || done === totalSteps);
+      if (evalNow) {
+        onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: 0, phase: "eval" });
+        valLoss = evaluate(model, val, cfg.amp);
       }
-      const metricsFile = join(cfg.out, "metrics.jsonl");
-      rmSync(resultFile, { force: true }); // the folder is about to change: its previous result no longer describes it
-      // Metrics past the resumed step were logged by the killed run; they are recomputed.
-      writeFileSync(metricsFile, readMetrics(metricsFile, step).map((m) => JSON.stringify(m) + "\n").join(""));
-
-      let lastLoss = NaN, valLoss: number | null = null, dataSeconds = 0, stepSeconds = 0, windowLoss = 0, windowSteps = 0;
-      const loopStart = performance.now();
-      const firstStep = step;
-      for (; step < totalSteps; step++) {
-        const t0 = performance.now();
-        const lr = cosineLr(step, { baseLr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps, minLr: cfg.lr * cfg.minLrRatio });
-        opt.setLr(lr);
-        let loss = 0;
-        for (let micro = 0; micro < cfg.gradAccum; micro++) {
-          const g = step * cfg.gradAccum + micro;
-          const at = (k: number): [number, number] => [Math.floor(k / loader.batchesPerEpoch), k % loader.batchesPerEpoch];
-          const d0 = performance.now();
-          const batch = await loader.batch(...at(g), [at(g + 1), at(g + 2)]);
-          dataSeconds += (performance.now() - d0) / 1000;
-          loss += tidy(() => {
-            const l = batchLoss(model, batch, cfg.amp).div(cfg.gradAccum);
-            l.backward();
-            return l.item();
-          });
-        }
-        if (cfg.clipGradNorm > 0) clipGradNorm([...named.values()], cfg.clipGradNorm);
-        opt.step();
-        opt.zeroGrad();
-        noGrad(() => logitScale.clamp_(0, maxLogitScale));
-        stepSeconds += (performance.now() - t0) / 1000;
-        lastLoss = loss;
-        windowLoss += loss;
-        windowSteps++;
-        const done = step + 1;
-        const rate = (done - firstStep) / ((performance.now() - loopStart) / 1000);
-        onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), phase: "train" });
-        const line: MetricLine = { step: done };
-        if (done % cfg.logEvery === 0 || done === totalSteps) {
-          Object.assign(line, { loss: windowLoss / windowSteps, lr, logit_scale: Math.exp(logitScale.item()), pairs_per_s: rate * cfg.batchSize * cfg.gradAccum, data_wait: dataSeconds / Math.max(1e-9, stepSeconds) });
-          windowLoss = 0;
-          windowSteps = 0;
-        }
-        if (val && ((cfg.evalEvery > 0 && done % cfg.evalEvery === 0) || done === totalSteps)) {
-          onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: 0, phase: "eval" });
-          valLoss = evaluate(model, val, cfg.amp);
-          line.val_loss = valLoss;
-        }
-        if (Object.keys(line).length > 1) appendFileSync(metricsFile, JSON.stringify(line) + "\n");
-        if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < totalSteps) {
-          saveCheckpoint(cfg.out, named, opt, { step: done, config: cfg }, cfg.keepCheckpoints);
-        }
+      metrics.record(done, loss, () => ({
+        lr, logit_scale: Math.exp(model.encoder.logitScale().item()), pairs_per_s: rate * cfg.batchSize * cfg.gradAccum, data_wait: clock.dataWait,
+      }), evalNow ? valLoss! : undefined);
+      if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < totalSteps) {
+        saveCheckpoint(cfg.out, named, opt, { step: done, config: cfg }, cfg.keepCheckpoints);
       }
-      for (const p of model.encoder.store.vars.values()) p.requiresGrad = false;
-      saveModel(model, cfg.out);
-      writeFileSync(join(cfg.out, "train_config.json"), JSON.stringify(cfg, null, 2) + "\n");
-      await writeCurves(cfg.out);
-      opt.dispose();
-      const result: TrainResult = {
-        steps: totalSteps, finalLoss: lastLoss, valLoss, seconds: (performance.now() - started) / 1000,
-        dataWaitFraction: dataSeconds / Math.max(1e-9, stepSeconds), badRows: data.bad.length + loader.bad.length,
-      };
-      writeFileSync(resultFile, JSON.stringify(result, null, 2) + "\n"); // last: it marks the run finished
-      return result;
-    } finally {
-      await loader.close();
     }
+    return await finish(model, cfg, {
+      steps: totalSteps, finalLoss: loss, valLoss, seconds: (performance.now() - started) / 1000,
+      dataWaitFraction: clock.dataWait, badRows: loaders.badRows,
+    });
   } finally {
+    opt?.dispose();
+    await loaders?.train.close();
     model.dispose();
   }
 }
