@@ -2,7 +2,9 @@
  * The training loop, nanoGPT-style: set up, then one loop that sets the learning rate, sometimes
  * evaluates and checkpoints, runs forward/backward over micro-batches, clips, steps and logs.
  * Contrastive loss with multi-positives (loss.ts); everything random derives from the seed and
- * the step, so `resume` continues bit-exactly from the last checkpoint.
+ * the step, so `resume` continues bit-exactly from the last checkpoint. Given a process group, it
+ * trains data-parallel (distributed.ts): the same steps as one process over the global batch, with
+ * rank 0 alone writing to cfg.out.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -10,10 +12,11 @@ import { formatBadRows, readPairs } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import { saveModel } from "../models/save.js";
 import { AdamW, clipGradNorm, cosineLr, decayGroups } from "../optim/index.js";
-import { autocast, manualSeed, noGrad, tensor, tidy, type Tensor } from "../torch/index.js";
+import { autocast, manualSeed, noGrad, tensor, tidy, type ProcessGroup, type Tensor } from "../torch/index.js";
 import { restoreLatest, saveCheckpoint } from "./checkpoint.js";
 import { refuseOtherSettings, type TrainConfig } from "./config.js";
 import { resolveTemplates } from "../tasks/zero_shot.js";
+import { allReduceGradients, broadcastParameters, gatherPositiveKeys, gatherWithGrad } from "./distributed.js";
 import { PairLoader, resolveForegrounds, type Batch, type LoaderOptions } from "./data.js";
 import { PrefetchingLoader } from "./prefetch.js";
 import { initModel } from "./init.js";
@@ -50,14 +53,23 @@ interface MetricLine {
   data_wait?: number;
 }
 
-/** Loss of one batch (images i ↔ captions i, multi-positives), under autocast when asked. */
-function batchLoss(model: PretrainedModel, batch: Batch, amp: TrainConfig["amp"]): Tensor {
+/**
+ * Loss of one batch (images i ↔ captions i, multi-positives), under autocast when asked. With a
+ * group, `batch` is this rank's shard and the loss is over the whole global batch.
+ */
+function batchLoss(model: PretrainedModel, batch: Batch, amp: TrainConfig["amp"], group: ProcessGroup | null = null): Tensor {
   const forward = () => {
     const px = tensor(batch.pixels, { shape: batch.shape, device: model.device });
-    const image = model.encoder.encodeImage(px); // [B, D], unit rows
-    const text = model.encoder.encodeText(model.tokenize(batch.texts));
-    const logitsPerImage = image.toDtype("float32").matmul(text.toDtype("float32").t()).mul(model.encoder.logitScale().exp());
-    return multiPositiveLoss(logitsPerImage, batch.groups, batch.texts);
+    let image = model.encoder.encodeImage(px).toDtype("float32"); // [B, D], unit rows
+    let text = model.encoder.encodeText(model.tokenize(batch.texts)).toDtype("float32");
+    let { groups, texts } = batch;
+    if (group) {
+      image = gatherWithGrad(group, image);
+      text = gatherWithGrad(group, text);
+      ({ groups, texts } = gatherPositiveKeys(group, texts, groups));
+    }
+    const logitsPerImage = image.matmul(text.t()).mul(model.encoder.logitScale().exp());
+    return multiPositiveLoss(logitsPerImage, groups, texts);
   };
   if (amp === "bf16") return autocast(model.device.startsWith("cuda") ? "cuda" : "cpu", forward);
   return forward();
@@ -117,7 +129,7 @@ interface Loaders {
 }
 
 /** Reads the pairs and decodes their images; refuses a set that yields less than one batch. */
-async function openLoaders(cfg: TrainConfig, model: PretrainedModel, onProgress: ((p: TrainProgress) => void) | undefined, log: (line: string) => void): Promise<Loaders> {
+async function openLoaders(cfg: TrainConfig, model: PretrainedModel, onProgress: ((p: TrainProgress) => void) | undefined, log: (line: string) => void, group: ProcessGroup | null): Promise<Loaders> {
   const data = readPairs(cfg.data, { strict: cfg.strict });
   if (data.bad.length) log(formatBadRows(data));
   const loaderOpts = {
@@ -129,7 +141,8 @@ async function openLoaders(cfg: TrainConfig, model: PretrainedModel, onProgress:
   const rows = cfg.foregroundKey === null ? data.rows : resolveForegrounds(data.rows, cfg.foregroundKey, dirname(resolve(cfg.data)));
   const decodeProgress = (done: number, total: number) => onProgress?.({ step: done, totalSteps: total, loss: NaN, lr: 0, stepsPerSecond: 0, dataWaitFraction: 0, phase: "decode" });
   // Training batches are built in a worker thread while the model runs (see prefetch.ts).
-  const train = await PrefetchingLoader.create(rows, { ...loaderOpts, train: true }, cfg.decodeConcurrency, decodeProgress);
+  const shard = group ? { index: group.rank, count: group.size } : undefined;
+  const train = await PrefetchingLoader.create(rows, { ...loaderOpts, train: true, shard }, cfg.decodeConcurrency, decodeProgress);
   try {
     if (train.bad.length) {
       if (cfg.strict) throw new Error(`${cfg.data}:${train.bad[0]!.line}: ${train.bad[0]!.reason}`);
@@ -174,9 +187,10 @@ class StepClock {
 /**
  * One optimiser step: forward/backward over `cfg.gradAccum` micro-batches, clip, step, clamp the
  * logit scale. Micro-batch k of the run is batch k of the shuffled epochs, so a resumed run sees
- * the same batches. Returns the step's loss.
+ * the same batches. With a group, the gradients are made the global batch's before clipping.
+ * Returns the step's loss.
  */
-async function trainStep(model: PretrainedModel, loader: PrefetchingLoader, named: Map<string, Tensor>, opt: AdamW, cfg: TrainConfig, step: number, clock: StepClock): Promise<number> {
+async function trainStep(model: PretrainedModel, loader: PrefetchingLoader, named: Map<string, Tensor>, opt: AdamW, cfg: TrainConfig, step: number, clock: StepClock, group: ProcessGroup | null): Promise<number> {
   const t0 = performance.now();
   const at = (k: number): [number, number] => [Math.floor(k / loader.batchesPerEpoch), k % loader.batchesPerEpoch];
   let loss = 0;
@@ -186,11 +200,12 @@ async function trainStep(model: PretrainedModel, loader: PrefetchingLoader, name
     const batch = await loader.batch(...at(g), [at(g + 1), at(g + 2)]);
     clock.dataSeconds += (performance.now() - d0) / 1000;
     loss += tidy(() => {
-      const l = batchLoss(model, batch, cfg.amp).div(cfg.gradAccum);
+      const l = batchLoss(model, batch, cfg.amp, group).div(cfg.gradAccum);
       l.backward();
       return l.item();
     });
   }
+  if (group) allReduceGradients(group, [...named.values()], [model.encoder.logitScale()]);
   if (cfg.clipGradNorm > 0) clipGradNorm([...named.values()], cfg.clipGradNorm);
   opt.step();
   opt.zeroGrad();
@@ -239,22 +254,32 @@ async function finish(model: PretrainedModel, cfg: TrainConfig, result: TrainRes
  * Trains per `cfg` and writes an HF model folder to cfg.out.
  *
  *   await train(resolveTrainConfig({ data: "train.jsonl", out: "runs/a", model: "models/koclip-emoji", steps: 100 }));
+ *
+ * With `group`, this process is one rank of a data-parallel run: every rank must be given the same
+ * cfg (checked before anything is written), cfg.batchSize is the global batch, and only rank 0
+ * logs, validates, checkpoints and saves; the others return the same result without writing.
+ * `--resume` reads the checkpoint on every rank, so cfg.out must be a folder all ranks can read.
  */
-export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) => void, log: (line: string) => void = console.error): Promise<TrainResult> {
+export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) => void, log: (line: string) => void = console.error, group: ProcessGroup | null = null): Promise<TrainResult> {
   const started = performance.now();
+  const lead = group === null || group.rank === 0;
+  if (group) {
+    group.agree("training config", JSON.stringify(cfg));
+    if (cfg.batchSize % group.size !== 0) throw new Error(`--batch-size ${cfg.batchSize} does not split evenly over ${group.size} ranks`);
+  }
   const resultFile = join(cfg.out, "train_result.json");
   const finished = cfg.resume ? finishedRun(cfg, resultFile) : null;
   if (finished) {
     log(`${cfg.out}: this run already finished (${finished.steps} steps); nothing to do`);
     return finished;
   }
-  mkdirSync(cfg.out, { recursive: true });
+  if (lead) mkdirSync(cfg.out, { recursive: true });
   manualSeed(cfg.seed);
   const model = await initModel(cfg, log);
   let loaders: Loaders | null = null;
   let opt: AdamW | null = null;
   try {
-    loaders = await openLoaders(cfg, model, onProgress, log);
+    loaders = await openLoaders(cfg, model, onProgress, log, group);
     const { train: loader, val } = loaders;
     const totalSteps = cfg.steps > 0 ? cfg.steps : Math.max(1, Math.floor((cfg.epochs * loader.batchesPerEpoch) / cfg.gradAccum));
     const named = freeze(model, cfg.freeze);
@@ -262,8 +287,14 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
     const resumed = cfg.resume ? restoreLatest(cfg.out, named, opt, cfg) : null;
     if (resumed) log(`resumed from step ${resumed.step}`);
     const firstStep = resumed?.step ?? 0;
-    rmSync(resultFile, { force: true }); // the folder is about to change: its previous result no longer describes it
-    const metrics = new MetricsLog(join(cfg.out, "metrics.jsonl"), firstStep, cfg.logEvery, totalSteps);
+    if (group) {
+      // Every rank starts from rank 0's weights at the same step (a rank that found another
+      // checkpoint, or none, is refused rather than silently overwritten).
+      group.agree("resumed step", String(firstStep));
+      broadcastParameters(group, [...model.encoder.store.vars.values()]);
+    }
+    if (lead) rmSync(resultFile, { force: true }); // the folder is about to change: its previous result no longer describes it
+    const metrics = lead ? new MetricsLog(join(cfg.out, "metrics.jsonl"), firstStep, cfg.logEvery, totalSteps) : null;
     const clock = new StepClock(firstStep);
 
     let loss = NaN;
@@ -271,26 +302,29 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
     for (let step = firstStep; step < totalSteps; step++) {
       const lr = cosineLr(step, { baseLr: cfg.lr, warmupSteps: cfg.warmupSteps, totalSteps, minLr: cfg.lr * cfg.minLrRatio });
       opt.setLr(lr);
-      loss = await trainStep(model, loader, named, opt, cfg, step, clock);
+      loss = await trainStep(model, loader, named, opt, cfg, step, clock, group);
       const done = step + 1;
       const rate = clock.rate(done);
       onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: clock.dataWait, phase: "train" });
-      const evalNow = val !== null && ((cfg.evalEvery > 0 && done % cfg.evalEvery === 0) || done === totalSteps);
+      const evalNow = lead && val !== null && ((cfg.evalEvery > 0 && done % cfg.evalEvery === 0) || done === totalSteps);
       if (evalNow) {
         onProgress?.({ step: done, totalSteps, loss, lr, stepsPerSecond: rate, dataWaitFraction: 0, phase: "eval" });
-        valLoss = evaluate(model, val, cfg.amp);
+        valLoss = evaluate(model, val!, cfg.amp);
       }
-      metrics.record(done, loss, () => ({
+      metrics?.record(done, loss, () => ({
         lr, logit_scale: Math.exp(model.encoder.logitScale().item()), pairs_per_s: rate * cfg.batchSize * cfg.gradAccum, data_wait: clock.dataWait,
       }), evalNow ? valLoss! : undefined);
-      if (cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < totalSteps) {
+      if (lead && cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < totalSteps) {
         saveCheckpoint(cfg.out, named, opt, { step: done, config: cfg }, cfg.keepCheckpoints);
       }
     }
-    return await finish(model, cfg, {
+    const result: TrainResult = {
       steps: totalSteps, finalLoss: loss, valLoss, seconds: (performance.now() - started) / 1000,
       dataWaitFraction: clock.dataWait, badRows: loaders.badRows,
-    });
+    };
+    if (lead) await finish(model, cfg, result);
+    group?.barrier(); // the job ends when rank 0 has saved
+    return result;
   } finally {
     opt?.dispose();
     await loaders?.train.close();
