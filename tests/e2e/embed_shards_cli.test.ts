@@ -1,17 +1,17 @@
-// Sharded `koclip embed` as a cluster runs it: two ranks as separate processes with torchrun's
-// environment, their Parquet parts read back by hyparquet (an independent reader), an index
+// Sharded `koclip embed`: two ranks (`--nproc 2`, and processes started with torchrun's
+// environment), their Parquet parts read back by hyparquet (an independent reader), an index
 // built from them compared with one built by running the model, `koclip export parquet`, and
 // the bad inputs (ranks that disagree, stale or incomplete parts, another model).
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import sharp from "sharp";
+import { freePort } from "../../src/cli/launch.js";
 import { Collection } from "../../src/index/collection.js";
 import { modelFingerprint } from "../../src/index/fingerprint.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
@@ -42,15 +42,6 @@ before(async () => {
   writeFileSync(join(photos, "x", "broken.jpg"), "not a jpeg");
 });
 after(() => rmSync(work, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Runs one `koclip embed` process per entry of `ranks` at once, each with its own environment and arguments. */
 async function launch(ranks: { env: Record<string, string>; args: string[] }[]): Promise<{ code: number | null; stdout: string; stderr: string }[]> {
@@ -85,12 +76,11 @@ function dbRows(db: string) {
 
 let shards: string;
 
-test("two ranks write parts whose union is every image once; an index from them equals one made by the model", async () => {
+test("koclip embed --nproc 2 writes parts whose union is every image once; an index from them equals one made by the model", async () => {
   shards = join(work, "shards");
-  const port = await freePort();
-  const results = await launch([0, 1].map((rank) => ({ env: torchrunEnv(rank, 2, port), args: ["--model", MODEL, "--images", photos, "--out", shards, "--batch-size", "4", "--quiet"] })));
-  results.forEach((r, rank) => assert.equal(r.code, 0, `rank ${rank}: ${r.stderr}`));
-  assert.match(results[0]!.stdout, /rank 0\/2: wrote .*part-00000-of-00002\.parquet: \d+ images \(0\.\.5 of 12\)/);
+  const r = run("embed", "--nproc", "2", "--model", MODEL, "--images", photos, "--out", shards, "--batch-size", "4", "--quiet");
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /rank 0\/2: wrote .*part-00000-of-00002\.parquet: \d+ images \(0\.\.5 of 12\)/);
   assert.deepEqual(readdirSync(shards).sort(), ["part-00000-of-00002.parquet", "part-00001-of-00002.parquet"]);
 
   const parts = await Promise.all(readdirSync(shards).sort().map((n) => readParquet(join(shards, n))));
@@ -154,28 +144,29 @@ test("koclip export writes an index as Parquet that hyparquet reads back, and th
   assert.equal(re.status, 0, re.stderr);
   assert.equal(JSON.parse(re.stdout).added, IMAGES.length);
 
-  const none = run("export", "--out", out);
+  const none = run("export");
   assert.equal(none.status, 2);
-  assert.match(none.stderr, /give a format/);
+  assert.match(none.stderr, /say what to export/);
   const missing = run("export", join(work, "nope.db"), "--format", "parquet", "--out", out);
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /nope\.db: no such index/);
 });
 
 test("ranks started with different world sizes or models fail before writing anything", async () => {
+  // Rank 0 names the difference; a peer may instead see rank 0 gone once it has failed.
   const cases = [
-    { name: "world", ranks: (port: number) => [{ env: torchrunEnv(0, 2, port), model: MODEL }, { env: torchrunEnv(1, 3, port), model: MODEL }], error: /rank 1 was started with WORLD_SIZE=3, rank 0 with WORLD_SIZE=2/ },
-    { name: "model", ranks: (port: number) => [{ env: torchrunEnv(0, 2, port), model: MODEL }, { env: torchrunEnv(1, 2, port), model: OTHER_MODEL }], error: /rank 1 was started with model fingerprint [0-9a-f]{16}, rank 0 with [0-9a-f]{16}/ },
+    { name: "world", ranks: (port: number) => [{ env: torchrunEnv(0, 2, port), model: MODEL }, { env: torchrunEnv(1, 3, port), model: MODEL }], error: /rank 0: rank 1 was started with WORLD_SIZE=3, rank 0 with WORLD_SIZE=2/ },
+    { name: "model", ranks: (port: number) => [{ env: torchrunEnv(0, 2, port), model: MODEL }, { env: torchrunEnv(1, 2, port), model: OTHER_MODEL }], error: /rank 0: rank 1 started with another model fingerprint than rank 0/ },
   ];
   for (const c of cases) {
     const out = join(work, `bad-${c.name}`);
     const port = await freePort();
-    const results = await launch(c.ranks(port).map(({ env, model }) => ({ env, args: ["--model", model, "--images", photos, "--out", out, "--quiet", "--timeout", "20"] })));
+    const results = await launch(c.ranks(port).map(({ env, model }) => ({ env, args: ["--model", model, "--images", photos, "--out", out, "--quiet", "--dist-timeout", "20"] })));
     results.forEach((r, rank) => {
-      assert.equal(r.code, 1, `${c.name}, rank ${rank} fails`);
-      assert.match(r.stderr, c.error);
-      assert.equal(r.stderr.trim().split("\n").length, 1, "one line");
+      assert.equal(r.code, 1, `${c.name}, rank ${rank} fails: ${r.stderr}`);
+      assert.equal(r.stderr.trim().split("\n").length, 1, `one line: ${r.stderr}`);
     });
+    assert.match(results[0]!.stderr, c.error);
     assert.ok(!existsSync(out) || readdirSync(out).length === 0, `${c.name}: nothing written to --out`);
   }
 

@@ -1,15 +1,12 @@
 // Parquet embedding files read back by an independent reader (hyparquet, not the arrow-rs
-// writer that made them); shard sets checked for completeness and consistency; the torchrun
-// environment and the ranks' agreement check.
+// writer that made them); shard sets checked for completeness and consistency.
 import assert from "node:assert/strict";
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as arrow from "apache-arrow";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { agreeAcrossRanks, worldFromEnv, type World } from "../../src/cli/world.js";
 import { partName, readEmbeddingShards, shardRange } from "../../src/index/embedding_shards.js";
 import { readEmbeddingsParquet, writeEmbeddingsParquet, type EmbeddingFileMeta, type EmbeddingRow } from "../../src/index/embeddings_parquet.js";
 import { mulberry32 } from "../helpers/random.js";
@@ -132,42 +129,4 @@ test("readEmbeddingShards: a complete set, and each way a set can be wrong", () 
   assert.throws(() => readEmbeddingShards(join(work, "nowhere")), /nowhere: no such folder/);
   mkdirSync(join(work, "empty"));
   assert.throws(() => readEmbeddingShards(join(work, "empty")), /no part-RRRRR-of-WWWWW\.parquet files/);
-});
-
-test("worldFromEnv reads torchrun's variables and names the bad one", () => {
-  assert.deepEqual(worldFromEnv({}), { rank: 0, worldSize: 1, localRank: 0, masterAddr: "127.0.0.1", masterPort: 0 });
-  assert.deepEqual(worldFromEnv({ RANK: "3", WORLD_SIZE: "4", LOCAL_RANK: "1", MASTER_ADDR: "node0", MASTER_PORT: "29500" }), { rank: 3, worldSize: 4, localRank: 1, masterAddr: "node0", masterPort: 29500 });
-  assert.throws(() => worldFromEnv({ RANK: "2", WORLD_SIZE: "2", MASTER_ADDR: "x", MASTER_PORT: "1" }), /RANK must be an integer in 0\.\.1, got '2'/);
-  assert.throws(() => worldFromEnv({ RANK: "0" }), /WORLD_SIZE is not set/);
-  assert.throws(() => worldFromEnv({ RANK: "0", WORLD_SIZE: "2", MASTER_PORT: "29500" }), /MASTER_ADDR is not set/);
-  assert.throws(() => worldFromEnv({ RANK: "0", WORLD_SIZE: "2", MASTER_ADDR: "h", MASTER_PORT: "http" }), /MASTER_PORT must be an integer in 1\.\.65535, got 'http'/);
-});
-
-/** A port nothing listens on right now. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-test("agreeAcrossRanks: equal settings pass, a differing rank fails every rank, an absent rank 0 times out", async () => {
-  const port = await freePort();
-  const world = (rank: number, worldSize = 3): World => ({ rank, worldSize, localRank: rank, masterAddr: "127.0.0.1", masterPort: port });
-  const same = { "model fingerprint": "aaaa", precision: "fp32" };
-  await Promise.all([0, 1, 2].map((r) => agreeAcrossRanks(world(r), same, 10_000)));
-
-  const results = await Promise.allSettled([agreeAcrossRanks(world(0, 2), same, 10_000), agreeAcrossRanks(world(1, 2), { ...same, "model fingerprint": "bbbb" }, 10_000)]);
-  for (const r of results) {
-    assert.equal(r.status, "rejected");
-    assert.match((r as PromiseRejectedResult).reason.message, /rank 1 was started with model fingerprint bbbb, rank 0 with aaaa/);
-  }
-
-  const sizes = await Promise.allSettled([agreeAcrossRanks(world(0, 2), same, 10_000), agreeAcrossRanks(world(1, 3), same, 10_000)]);
-  for (const r of sizes) assert.match((r as PromiseRejectedResult).reason.message, /rank 1 was started with WORLD_SIZE=3, rank 0 with WORLD_SIZE=2/);
-
-  await assert.rejects(agreeAcrossRanks(world(1, 2), same, 600), /rank 0 did not answer at 127\.0\.0\.1:\d+ within 0\.6 s/);
-  await assert.rejects(agreeAcrossRanks(world(0, 2), same, 600), /rank 1 did not check in at port \d+ within 0\.6 s/);
 });

@@ -3,10 +3,11 @@
  * embeds a whole folder into Parquet shards, one per rank of a torchrun-style launch.
  */
 import { DEFAULT_MAX_PIXELS } from "../../image/index.js";
-import { agreeAcrossRanks, worldFromEnv, type World } from "../world.js";
 import { checkOutFolder, embedShard, planShard } from "../../index/embedding_shards.js";
 import { loadModel } from "../../models/load.js";
 import type { Precision } from "../../nn/index.js";
+import { ProcessGroup, worldFromEnv } from "../../torch/index.js";
+import { launchLocal } from "../launch.js";
 import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip embed --model DIR (--text T ... | --image FILE ...) [options]
@@ -18,10 +19,10 @@ flax_model.msgpack, M-CLIP) and prints one JSON object per input:
 
 With --images and --out it embeds every image of a folder (the files koclip index would take)
 into OUT/part-RRRRR-of-WWWWW.parquet: columns id, path, sha256, embedding (fixed-size list of
-float32), model_fingerprint; see docs/vector-databases.md. Started by torchrun (or with RANK,
-WORLD_SIZE, MASTER_ADDR, MASTER_PORT set), each rank embeds its own contiguous slice of the
-sorted file list and writes its own part; the ranks first check that they all run the same
-model on the same file list with the same settings, and fail before writing if not.
+float32), model_fingerprint; see docs/vector-databases.md. With --nproc N, or started by
+torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), each rank embeds its own contiguous slice
+of the sorted file list and writes its own part; the ranks first check that they all run the
+same model on the same file list with the same settings, and fail before writing if not.
 \`koclip index DIR --from-embeddings OUT\` builds an index from the parts without a model run.
 
 options:
@@ -31,7 +32,8 @@ options:
   --images DIR     a folder of images to embed into Parquet shards (needs --out)
   --out DIR        where the shards go (created if missing)
   --max-pixels N   with --images: skip images with more pixels than this (default 100000000)
-  --timeout S      with --images and several ranks: seconds to wait for the other ranks (default 300)
+  --nproc N        with --images: start N local ranks (1/N of the cores each)
+  --dist-timeout S with several ranks: seconds to wait for the other ranks (default 300)
   --vision DIR     for M-CLIP text models: a CLIP folder that supplies the image tower
   --device D       cpu (default) or cuda (each rank takes cuda:LOCAL_RANK)
   --precision P    fp32 (default), bf16 (bfloat16 matrix products) or int8 (CPU: int8
@@ -52,7 +54,8 @@ export const embedCommand: Command = {
       images: { type: "string" },
       out: { type: "string" },
       "max-pixels": { type: "string" },
-      timeout: { type: "string" },
+      nproc: { type: "string" },
+      "dist-timeout": { type: "string" },
       vision: { type: "string" },
       device: { type: "string" },
       precision: { type: "string" },
@@ -68,7 +71,14 @@ export const embedCommand: Command = {
       if (values.images === undefined || values.out === undefined) throw new UsageError("--images DIR and --out DIR go together");
       if (texts.length || images.length) throw new UsageError("--text/--image print JSON lines; --images/--out write Parquet: use one or the other");
       const maxPixels = intFlag("max-pixels", values["max-pixels"]) ?? DEFAULT_MAX_PIXELS;
-      const timeoutS = intFlag("timeout", values.timeout) ?? 300;
+      const timeoutS = intFlag("dist-timeout", values["dist-timeout"]) ?? 300;
+      const nproc = intFlag("nproc", values.nproc) ?? 1;
+      if (nproc > 1) {
+        const world = worldFromEnv();
+        if (world.worldSize > 1) throw new UsageError(`--nproc ${nproc} inside a launched job (WORLD_SIZE=${world.worldSize} is set): use one or the other`);
+        const args = ["embed", ...argv.filter((a, i) => a !== "--nproc" && argv[i - 1] !== "--nproc" && !a.startsWith("--nproc="))];
+        return launchLocal({ nproc, args, graceMs: timeoutS * 1000 + 10_000 });
+      }
       return embedFolder(values.model, values.images, values.out, { vision: values.vision, device: values.device, precision, batchSize, maxPixels, timeoutS, quiet: values.quiet === true });
     }
     if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image, or --images DIR --out DIR");
@@ -97,21 +107,28 @@ interface FolderOptions {
 
 /** This rank's part of `koclip embed --images DIR --out OUT`. */
 async function embedFolder(modelDir: string, dir: string, out: string, opts: FolderOptions): Promise<number> {
-  const world: World = worldFromEnv();
+  const world = worldFromEnv();
   const who = world.worldSize > 1 ? `rank ${world.rank}/${world.worldSize}: ` : "";
   checkOutFolder(out, world.worldSize);
   const plan = await planShard(dir, modelDir, world, { precision: opts.precision, "max pixels": String(opts.maxPixels), "vision tower": opts.vision ?? "(the model's)" });
-  await agreeAcrossRanks(world, plan.agreement, opts.timeoutS * 1000);
-  const device = opts.device === "cuda" && world.worldSize > 1 ? `cuda:${world.localRank}` : opts.device;
-  const model = await loadModel(modelDir, { vision: opts.vision, device, precision: opts.precision });
+  // Joining checks the world size; then every setting, before any rank loads a model or writes.
+  const group = world.worldSize > 1 ? ProcessGroup.init(world, { timeoutMs: opts.timeoutS * 1000 }) : null;
+  let model: Awaited<ReturnType<typeof loadModel>> | null = null;
   try {
+    if (group) {
+      for (const [what, value] of Object.entries(plan.agreement)) group.agree(what, value);
+      group.barrier(); // rank 0 hosts the store: it stays until every rank has read it
+    }
+    const device = opts.device === "cuda" && world.worldSize > 1 ? `cuda:${world.localRank}` : opts.device;
+    model = await loadModel(modelDir, { vision: opts.vision, device, precision: opts.precision });
     const onProgress = opts.quiet ? undefined : (done: number, total: number) => process.stderr.write(`${who}${done}/${total} images\n`);
     const report = await embedShard(plan, model, { out, batchSize: opts.batchSize, maxPixels: opts.maxPixels, onProgress });
     const slice = plan.end > plan.start ? `${plan.start}..${plan.end - 1}` : "none";
     console.log(`${who}wrote ${report.file}: ${report.rows} images (${slice} of ${plan.files.length}), ${report.skipped.length} skipped (${report.seconds.toFixed(1)} s)`);
     for (const s of report.skipped) console.log(`  skipped ${s.path}: ${s.reason}`);
   } finally {
-    model.dispose();
+    model?.dispose();
+    group?.dispose();
   }
   return 0;
 }

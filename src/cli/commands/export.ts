@@ -1,27 +1,21 @@
 /**
- * `koclip export`: writes an index or model in another format. Dispatches on the format, given
- * as a word (`koclip export parquet --db FILE`) or as `--format` after the source
- * (`koclip export FILE --format parquet`).
+ * `koclip export WHAT`: dispatches on its first word to one exporter per format. The issue's
+ * spelling `koclip export SOURCE --format WHAT ...` is the same call with the source first.
  */
 import { UsageError, type Command } from "../command.js";
-import { EXPORT_PARQUET_USAGE, runExportParquet } from "./export_parquet.js";
+import { exportParquetCommand } from "./export_parquet.js";
 
-const FORMATS: Record<string, (argv: string[], source?: string) => Promise<number>> = {
-  parquet: runExportParquet,
-};
+const EXPORTERS: Command[] = [exportParquetCommand];
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "write an index in another format (parquet, for vector databases)",
-  usage: EXPORT_PARQUET_USAGE,
+  summary: `write a model or an index in another format (${EXPORTERS.map((e) => e.name).join(", ")})`,
+  usage: `usage: koclip export (${EXPORTERS.map((e) => e.name).join(" | ")}) [options]\n\n${EXPORTERS.map((e) => e.usage).join("\n\n")}`,
   async run(argv: string[]): Promise<number> {
-    const [first, ...rest] = argv;
-    if (first !== undefined && FORMATS[first]) return FORMATS[first](rest);
     const at = argv.indexOf("--format");
-    const format = at >= 0 ? argv[at + 1] : undefined;
-    const run = format === undefined ? undefined : FORMATS[format];
-    if (!run) throw new UsageError(`give a format: koclip export ${Object.keys(FORMATS).join("|")} ... or koclip export SOURCE --format ${Object.keys(FORMATS).join("|")}`);
-    if (first === undefined || first.startsWith("--")) throw new UsageError("give the source before --format");
-    return run(rest, first);
+    const [what, ...rest] = at >= 0 ? [argv[at + 1], ...argv.filter((_, i) => i !== at && i !== at + 1)] : argv;
+    const exporter = EXPORTERS.find((e) => e.name === what);
+    if (!exporter) throw new UsageError(what === undefined ? "say what to export" : `unknown export '${what}' (known: ${EXPORTERS.map((e) => e.name).join(", ")})`);
+    return exporter.run(rest);
   },
 };
