@@ -80,6 +80,16 @@ test("a written file reads back through hyparquet: schema, rows, metadata", asyn
   assert.equal(ours.meta.files, 4);
 });
 
+test("a file longer than one read batch (1024 rows) reads back whole and in order", async () => {
+  const rows = Array.from({ length: 2500 }, (_, i) => row(i * 3, `dir${i % 7}/img${i}.jpg`));
+  const file = join(work, "long.parquet");
+  writeEmbeddingsParquet(file, rows, meta({ files: rows.length }));
+  assert.deepEqual(readEmbeddingsParquet(file).rows, rows);
+  const back = await parquetReadObjects({ file: arrayBuffer(file), columns: ["id", "embedding"] });
+  assert.deepEqual(back.map((r) => Number(r.id)), rows.map((r) => r.id));
+  assert.deepEqual(Float32Array.from(back[2499]!.embedding as number[]), rows[2499]!.embedding);
+});
+
 test("readEmbeddingsParquet refuses files it did not write, naming the problem", () => {
   const file = join(work, "not.parquet");
   writeFileSync(file, "PAR1 this is not parquet");
