@@ -19,7 +19,7 @@ import { readEmbeddingsParquet, writeEmbeddingsParquet, type EmbeddingRow, type 
 import { modelIdentity } from "./fingerprint.js";
 import type { Decoded } from "./prepare.js";
 import { checkBatchSize, chunks, encodeDecoded, forEachPrepared, MAX_PREPARE_WORKERS, PreparePool } from "./prepare_pool.js";
-import { walkImages, type FoundFile } from "./walk.js";
+import { listedImages, walkImages, type FoundFile } from "./walk.js";
 
 /** `part-00001-of-00002.parquet`: rank 1 of 2. */
 export function partName(rank: number, worldSize: number): string {
@@ -58,12 +58,13 @@ function fileListDigest(files: { rel: string; size: number }[]): string {
 }
 
 /**
- * Walks `root` and fingerprints the model (without loading it), so ranks can compare their
- * plans before the slow part. `settings` (e.g. precision, max pixels) join the agreement.
+ * Walks `root` (or takes the files `fileList` names, relative to it) and fingerprints the model
+ * (without loading it), so ranks can compare their plans before the slow part. `settings`
+ * (e.g. precision, max pixels) join the agreement.
  */
-export async function planShard(root: string, modelDir: string, world: { rank: number; worldSize: number }, settings: Record<string, string> = {}): Promise<ShardPlan> {
+export async function planShard(root: string, modelDir: string, world: { rank: number; worldSize: number }, settings: Record<string, string> = {}, fileList?: string): Promise<ShardPlan> {
   const absRoot = resolve(root);
-  const { files } = await walkImages(absRoot);
+  const files = fileList === undefined ? (await walkImages(absRoot)).files : await listedImages(absRoot, fileList);
   const { start, end } = shardRange(files.length, world.rank, world.worldSize);
   const id = modelIdentity(modelDir);
   const listDigest = fileListDigest(files.map((f) => ({ rel: f.rel, size: f.size })));

@@ -152,6 +152,17 @@ test("koclip export writes an index as Parquet that hyparquet reads back, and th
   assert.match(missing.stderr, /nope\.db: no such index/);
 });
 
+test("koclip embed --file-list embeds only the listed files", async () => {
+  const list = join(work, "list.txt");
+  writeFileSync(list, `# three of them\n${IMAGES[5]}\n${IMAGES[0]}\n${join(photos, IMAGES[9]!)}\n`);
+  const out = join(work, "listed");
+  const r = run("embed", "--model", MODEL, "--images", photos, "--file-list", list, "--out", out, "--quiet");
+  assert.equal(r.status, 0, r.stderr);
+  const { rows, kv } = await readParquet(join(out, "part-00000-of-00001.parquet"));
+  assert.deepEqual(rows.map((row) => [Number(row.id), row.path]), [[0, IMAGES[0]], [1, IMAGES[5]], [2, IMAGES[9]]]);
+  assert.equal(kv.get("koclip.files"), "3");
+});
+
 test("ranks started with different world sizes or models fail before writing anything", async () => {
   // Rank 0 names the difference; a peer may instead see rank 0 gone once it has failed.
   const cases = [

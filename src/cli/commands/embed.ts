@@ -11,14 +11,14 @@ import { launchLocal } from "../launch.js";
 import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip embed --model DIR (--text T ... | --image FILE ...) [options]
-       koclip embed --model DIR --images DIR --out DIR [options]
+       koclip embed --model DIR --images DIR [--file-list F] --out DIR [options]
 
 Loads a model folder in any format koclip reads (model.safetensors, pytorch_model.bin,
 flax_model.msgpack, M-CLIP) and prints one JSON object per input:
   {"input": "고양이 사진", "kind": "text", "embedding": [0.012, ...]}   (L2-normalised)
 
-With --images and --out it embeds every image of a folder (the files koclip index would take)
-into OUT/part-RRRRR-of-WWWWW.parquet: columns id, path, sha256, embedding (fixed-size list of
+With --images and --out it embeds every image of a folder (the files koclip index would take,
+or those --file-list names) into OUT/part-RRRRR-of-WWWWW.parquet: columns id, path, sha256, embedding (fixed-size list of
 float32), model_fingerprint; see docs/vector-databases.md. With --nproc N, or started by
 torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT), each rank embeds its own contiguous slice
 of the sorted file list and writes its own part; the ranks first check that they all run the
@@ -30,6 +30,8 @@ options:
   --text T         a text to embed (repeatable)
   --image FILE     an image file to embed (repeatable; jpg, png, webp, gif, ...)
   --images DIR     a folder of images to embed into Parquet shards (needs --out)
+  --file-list F    with --images: embed only the files F names (one path per line, relative
+                   to the --images folder; blank lines and # comments skipped)
   --out DIR        where the shards go (created if missing)
   --max-pixels N   with --images: skip images with more pixels than this (default 100000000)
   --nproc N        with --images: start N local ranks (1/N of the cores each)
@@ -53,6 +55,7 @@ export const embedCommand: Command = {
       image: { type: "string", multiple: true },
       images: { type: "string" },
       out: { type: "string" },
+      "file-list": { type: "string" },
       "max-pixels": { type: "string" },
       nproc: { type: "string" },
       "dist-timeout": { type: "string" },
@@ -67,6 +70,7 @@ export const embedCommand: Command = {
     const images = values.image ?? [];
     const batchSize = intFlag("batch-size", values["batch-size"]);
     const precision = precisionFlag(values.precision);
+    if (values["file-list"] !== undefined && values.images === undefined) throw new UsageError("--file-list F needs --images DIR, the folder its paths are relative to");
     if (values.images !== undefined || values.out !== undefined) {
       if (values.images === undefined || values.out === undefined) throw new UsageError("--images DIR and --out DIR go together");
       if (texts.length || images.length) throw new UsageError("--text/--image print JSON lines; --images/--out write Parquet: use one or the other");
@@ -79,7 +83,7 @@ export const embedCommand: Command = {
         const args = ["embed", ...argv.filter((a, i) => a !== "--nproc" && argv[i - 1] !== "--nproc" && !a.startsWith("--nproc="))];
         return launchLocal({ nproc, args, graceMs: timeoutS * 1000 + 10_000 });
       }
-      return embedFolder(values.model, values.images, values.out, { vision: values.vision, device: values.device, precision, batchSize, maxPixels, timeoutS, quiet: values.quiet === true });
+      return embedFolder(values.model, values.images, values.out, { vision: values.vision, device: values.device, precision, batchSize, maxPixels, timeoutS, quiet: values.quiet === true, fileList: values["file-list"] });
     }
     if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image, or --images DIR --out DIR");
     const model = await loadModel(values.model, { vision: values.vision, device: values.device, precision });
@@ -103,6 +107,7 @@ interface FolderOptions {
   maxPixels: number;
   timeoutS: number;
   quiet: boolean;
+  fileList?: string;
 }
 
 /** This rank's part of `koclip embed --images DIR --out OUT`. */
@@ -110,7 +115,7 @@ async function embedFolder(modelDir: string, dir: string, out: string, opts: Fol
   const world = worldFromEnv();
   const who = world.worldSize > 1 ? `rank ${world.rank}/${world.worldSize}: ` : "";
   checkOutFolder(out, world.worldSize);
-  const plan = await planShard(dir, modelDir, world, { precision: opts.precision, "max pixels": String(opts.maxPixels), "vision tower": opts.vision ?? "(the model's)" });
+  const plan = await planShard(dir, modelDir, world, { precision: opts.precision, "max pixels": String(opts.maxPixels), "vision tower": opts.vision ?? "(the model's)" }, opts.fileList);
   // Joining checks the world size; then every setting, before any rank loads a model or writes.
   const group = world.worldSize > 1 ? ProcessGroup.init(world, { timeoutMs: opts.timeoutS * 1000 }) : null;
   let model: Awaited<ReturnType<typeof loadModel>> | null = null;
