@@ -13,7 +13,7 @@ export interface LocalLaunch {
   nproc: number;
   /** The child's command line after `node main.js` (the sub-command and its flags, without --nproc). */
   args: string[];
-  /** How long the surviving ranks get to exit on their own after one fails (their collective timeout, plus a margin). */
+  /** How long the surviving ranks get to exit on their own (printing their own error) after one fails. */
   graceMs: number;
   log?: (line: string) => void;
 }

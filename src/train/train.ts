@@ -51,6 +51,8 @@ interface MetricLine {
   logit_scale?: number;
   pairs_per_s?: number;
   data_wait?: number;
+  /** Data-parallel runs: mean wall time per step in the gradient all-reduce so far, waiting for the slowest rank included. */
+  allreduce_ms?: number;
 }
 
 /**
@@ -169,9 +171,10 @@ function freeze(model: PretrainedModel, tower: TrainConfig["freeze"]): Map<strin
   }));
 }
 
-/** Wall time spent waiting for batches and in whole steps, for the data-wait share. */
+/** Wall time spent waiting for batches, in the gradient all-reduce and in whole steps. */
 class StepClock {
   dataSeconds = 0;
+  allReduceSeconds = 0;
   stepSeconds = 0;
   private readonly start = performance.now();
   constructor(private readonly firstStep: number) {}
@@ -181,6 +184,10 @@ class StepClock {
   }
   get dataWait(): number {
     return this.dataSeconds / Math.max(1e-9, this.stepSeconds);
+  }
+  /** Milliseconds per step in the all-reduce since the loop (re)started. */
+  allReduceMs(done: number): number {
+    return (1000 * this.allReduceSeconds) / Math.max(1, done - this.firstStep);
   }
 }
 
@@ -205,7 +212,11 @@ async function trainStep(model: PretrainedModel, loader: PrefetchingLoader, name
       return l.item();
     });
   }
-  if (group) allReduceGradients(group, [...named.values()], [model.encoder.logitScale()]);
+  if (group) {
+    const r0 = performance.now();
+    allReduceGradients(group, [...named.values()], [model.encoder.logitScale()]);
+    clock.allReduceSeconds += (performance.now() - r0) / 1000;
+  }
   if (cfg.clipGradNorm > 0) clipGradNorm([...named.values()], cfg.clipGradNorm);
   opt.step();
   opt.zeroGrad();
@@ -313,6 +324,7 @@ export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) =>
       }
       metrics?.record(done, loss, () => ({
         lr, logit_scale: Math.exp(model.encoder.logitScale().item()), pairs_per_s: rate * cfg.batchSize * cfg.gradAccum, data_wait: clock.dataWait,
+        ...(group ? { allreduce_ms: clock.allReduceMs(done) } : {}),
       }), evalNow ? valLoss! : undefined);
       if (lead && cfg.checkpointEvery > 0 && done % cfg.checkpointEvery === 0 && done < totalSteps) {
         saveCheckpoint(cfg.out, named, opt, { step: done, config: cfg }, cfg.keepCheckpoints);

@@ -99,7 +99,9 @@ export const trainCommand: Command = {
       if (world.worldSize > 1) throw new UsageError(`--nproc ${nproc} inside a launched job (WORLD_SIZE=${world.worldSize} is set): use one or the other`);
       if (cfg.batchSize % nproc !== 0) throw new UsageError(`--batch-size ${cfg.batchSize} does not split evenly over --nproc ${nproc}`);
       const args = ["train", ...argv.filter((a, i) => a !== "--nproc" && argv[i - 1] !== "--nproc" && !a.startsWith("--nproc="))];
-      return launchLocal({ nproc, args, graceMs: timeoutS * 1000 + 10_000 });
+      // Local peers see a dead rank's connections close at once and fail within seconds (naming
+      // it); a rank stuck elsewhere (say, talking to a foreign server on MASTER_PORT) is not waited for.
+      return launchLocal({ nproc, args, graceMs: Math.min(timeoutS * 1000, 10_000) });
     }
     const group = world.worldSize > 1 ? ProcessGroup.init(world, { timeoutMs: timeoutS * 1000 }) : null;
     const lead = world.rank === 0;
