@@ -71,6 +71,7 @@ export const embedCommand: Command = {
     const batchSize = intFlag("batch-size", values["batch-size"]);
     const precision = precisionFlag(values.precision);
     if (values["file-list"] !== undefined && values.images === undefined) throw new UsageError("--file-list F needs --images DIR, the folder its paths are relative to");
+    if (values.nproc !== undefined && values.images === undefined) throw new UsageError("--nproc N goes with --images DIR --out DIR");
     if (values.images !== undefined || values.out !== undefined) {
       if (values.images === undefined || values.out === undefined) throw new UsageError("--images DIR and --out DIR go together");
       if (texts.length || images.length) throw new UsageError("--text/--image print JSON lines; --images/--out write Parquet: use one or the other");
@@ -81,7 +82,7 @@ export const embedCommand: Command = {
         const world = worldFromEnv();
         if (world.worldSize > 1) throw new UsageError(`--nproc ${nproc} inside a launched job (WORLD_SIZE=${world.worldSize} is set): use one or the other`);
         const args = ["embed", ...argv.filter((a, i) => a !== "--nproc" && argv[i - 1] !== "--nproc" && !a.startsWith("--nproc="))];
-        return launchLocal({ nproc, args, graceMs: timeoutS * 1000 + 10_000 });
+        return launchLocal({ nproc, args, graceMs: Math.min(timeoutS * 1000, 10_000) });
       }
       return embedFolder(values.model, values.images, values.out, { vision: values.vision, device: values.device, precision, batchSize, maxPixels, timeoutS, quiet: values.quiet === true, fileList: values["file-list"] });
     }
