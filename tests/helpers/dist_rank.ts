@@ -22,6 +22,11 @@ try {
     group.agree("test config", "same");
     group.barrier();
     console.log(JSON.stringify({ sum: sum.toArray(), avg: avg.toArray(), max: max.toArray(), gathered: gathered.map((t) => t.toArray()), bcast: bcast.toArray() }));
+  } else if (scenario === "linger") {
+    // Keeps the group up for a few seconds, so that a late process can try to join it.
+    group.barrier();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
+    group.barrier();
   } else if (scenario === "disagree") {
     group.agree("test config", `config of rank ${r}`);
   } else if (scenario === "die") {

@@ -89,3 +89,14 @@ test("a rank killed mid-job: the survivor's next collective fails within seconds
   assert.match(r0!.stderr, /^rank 0: allReduce failed: lost rank 1 \(.+\)$/);
   assert.ok(r0!.seconds < 30, `rank 0 took ${r0!.seconds} s, well past the peer-report wait yet far below the 60 s timeout`);
 });
+
+test("a second process claiming a taken rank is refused; the group it tried to join works", async () => {
+  const port = String(await freePort());
+  const env = (rank: number) => ({ RANK: String(rank), WORLD_SIZE: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: port });
+  const [rank0, a, b] = await Promise.all([runRank("linger", env(0)), runRank("linger", env(1)), runRank("linger", env(1))]);
+  assert.equal(rank0.status, 0, rank0.stderr);
+  const [refused, joined] = a.status === 0 ? [b, a] : [a, b];
+  assert.equal(joined.status, 0, joined.stderr);
+  assert.equal(refused.status, 1);
+  assert.equal(refused.stderr, `rank 1: another process at 127.0.0.1:${port} already joined as rank 1`);
+});
