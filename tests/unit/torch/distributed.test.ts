@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { freePort } from "../../../src/cli/launch.js";
 import { DEFAULT_MASTER_PORT, DistributedError, ProcessGroup, distributedBackends, worldFromEnv } from "../../../src/torch/distributed.js";
 import { REPO_ROOT } from "../../helpers/fixtures.js";
+import { toyGradients } from "../../helpers/toy_contrastive.js";
 
 const RANK_SCRIPT = join(REPO_ROOT, "dist", "tests", "helpers", "dist_rank.js");
 
@@ -52,6 +53,22 @@ test("two ranks: allReduce (sum, avg, max), allGather, broadcast, agree, barrier
     assert.deepEqual(JSON.parse(r.stdout), {
       sum: [3, 30], avg: [1.5], max: [1, 0, 2, 0], gathered: [[0, 0], [1, 1]], bcast: [101, 201],
     });
+  }
+});
+
+test("gather-with-grad + summed gradients (logit scale averaged) give the 1-rank gradient of the global-batch loss", async () => {
+  const reference = toyGradients(null);
+  for (const size of [2, 4]) {
+    const ranks = await runWorld("toy", Array(size).fill(size));
+    for (const r of ranks) {
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout) as typeof reference;
+      assert.ok(Math.abs(got.loss - reference.loss) < 1e-6, `${size} ranks, rank ${r.rank}: loss ${got.loss} vs ${reference.loss}`);
+      got.grads.forEach((g, p) => g.forEach((v, i) => {
+        const want = reference.grads[p]![i]!;
+        assert.ok(Math.abs(v - want) < 1e-5 * Math.max(1, Math.abs(want)), `${size} ranks, rank ${r.rank}, parameter ${p}[${i}]: ${v} vs ${want}`);
+      }));
+    }
   }
 });
 
