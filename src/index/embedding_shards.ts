@@ -105,6 +105,8 @@ export interface EmbedShardOptions {
   batchSize?: number;
   maxPixels?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Threads that read and decode images (default: one per core, at most MAX_PREPARE_WORKERS). */
+  prepareWorkers?: number;
 }
 
 /**
@@ -122,7 +124,7 @@ export async function embedShard(plan: ShardPlan, model: PretrainedModel, opts: 
   const idOf = new Map(mine.map((f, i) => [f.rel, plan.start + i]));
   const rows: EmbeddingRow[] = [];
   const skipped: SkippedFile[] = [];
-  const preparer = mine.length ? new PreparePool(Math.min(availableParallelism(), MAX_PREPARE_WORKERS)) : null;
+  const preparer = mine.length ? new PreparePool(Math.min(opts.prepareWorkers ?? availableParallelism(), MAX_PREPARE_WORKERS)) : null;
   try {
     const prepare = (files: FoundFile[]) => preparer!.prepare({ files, knownHashes: new Map(), imageConfig: model.imageConfig, thumbnails: false, maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS });
     await forEachPrepared(chunks(mine, batchSize), prepare, async (ready) => {
