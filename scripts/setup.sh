@@ -15,9 +15,10 @@ $SUDO apt-get update
 # (native/src/onednn_int8.h).
 # libheif-examples: heif-enc, which the HEIC tests use to make iPhone-style photos (bookworm's
 # libheif has x265 built in); koclip itself decodes HEIC with libheif-js from npm.
+# libgloo-dev: the headers of Gloo, which libtorch's c10d process groups include (native/src/distributed.cc).
 $SUDO apt-get install -y --no-install-recommends \
   ca-certificates g++ make python3 \
-  libtorch-dev libopenblas0-openmp libjemalloc2 libdnnl-dev \
+  libtorch-dev libopenblas0-openmp libjemalloc2 libdnnl-dev libgloo-dev \
   fonts-noto-color-emoji fonts-noto-cjk chromium libheif-examples
 # Node 20+: Debian 12 ships 18, so fetch Node 20's official build from the npm registry when needed.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
