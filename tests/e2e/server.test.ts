@@ -51,7 +51,7 @@ describe("routes", () => {
     assert.ok(s.collection);
     assert.equal(s.collection.images, 8); // 7 fixture images + escape.png
     assert.equal(s.collection.embedDim, 16);
-    assert.equal(s.collection.root, tc.root);
+    assert.equal(s.collection.root, "photos"); // the folder's name, not the server's path
     assert.equal(s.collection.dbFile, "index.db");
     assert.deepEqual(s.queue, { depth: 0, running: false, limit: DEFAULT_LIMITS.maxQueue, served: s.queue.served, rejected: 0, passes: s.queue.passes });
     assert.deepEqual(s.limits, DEFAULT_LIMITS);
@@ -177,8 +177,8 @@ describe("validation and errors", () => {
     assert.equal(noBody.statusCode, 400);
     assertCleanError(noBody.json());
     const text = await app.inject({ method: "POST", url: "/api/search", payload: "고양이", headers: { "content-type": "text/plain" } });
-    assert.equal(text.statusCode, 400);
-    assertCleanError(text.json());
+    assert.equal(text.statusCode, 415);
+    assertCleanError(text.json(), "unsupported_media_type");
     const xml = await app.inject({ method: "POST", url: "/api/search", payload: "<a/>", headers: { "content-type": "application/xml" } });
     assert.equal(xml.statusCode, 415);
     assertCleanError(xml.json(), "unsupported_media_type");
