@@ -62,6 +62,8 @@ function describeFrameworkError(err: FastifyError, limits: ServerLimits): HttpEr
       return new HttpError(415, "unsupported_media_type", "this request must be multipart/form-data");
     case "FST_PROTO_VIOLATION":
       return new HttpError(400, "bad_field_name", "prototype property names are not allowed as field names");
+    case "FST_INVALID_JSON_FIELD_ERROR":
+      return new HttpError(400, "bad_multipart", "a form field declared as application/json does not hold valid JSON");
     case "FST_MP_PREMATURE_CLOSE":
       return new HttpError(400, "truncated_upload", "the upload ended before the multipart data was complete");
     case "FST_ERR_BAD_URL":

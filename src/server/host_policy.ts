@@ -27,7 +27,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
 
 /** The host name of a `Host` header value, without port or IPv6 brackets, lower case; null when malformed. */
 export function hostName(header: string): string | null {
-  const m = /^(?:\[([0-9a-f:.]+)\]|([^:[\]]+))(?::\d{1,5})?$/i.exec(header.trim());
+  const m = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9._-]+))(?::\d{1,5})?$/i.exec(header.trim());
   if (!m) return null;
   return (m[1] ?? m[2]!).toLowerCase().replace(/\.$/, "");
 }

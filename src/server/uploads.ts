@@ -32,6 +32,9 @@ export interface UploadedImage {
   height: number;
 }
 
+/** sharp's names of the formats accepted from clients. */
+const UPLOAD_FORMATS: ReadonlySet<string> = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif"]);
+
 const fileNames = new WeakMap<FastifyRequest, Map<Buffer, string>>();
 
 /** Registers @fastify/multipart with the limits (files, sizes, fields) and the hook that reads forms. */
@@ -107,13 +110,18 @@ async function readForm(request: FastifyRequest, limits: ServerLimits): Promise<
 
 /** Reads width and height from the header; refuses non-images and images over maxPixels. */
 export async function checkImage(data: Buffer, label: string, limits: ServerLimits): Promise<{ width: number; height: number }> {
+  const refused = () => new HttpError(400, "bad_image", `${label} is not an image koclip can read (png, jpeg, webp, gif, tiff, avif)`);
   let width: number | undefined;
   let height: number | undefined;
+  let format: string | undefined;
   try {
-    ({ width, height } = await sharp(data, { limitInputPixels: false }).metadata());
+    ({ width, height, format } = await sharp(data, { limitInputPixels: false }).metadata());
   } catch {
-    throw new HttpError(400, "bad_image", `${label} is not an image koclip can read (png, jpeg, webp, gif, tiff, avif)`);
+    throw refused();
   }
+  // sharp also reads SVG, PDF and more; an SVG can name files and URLs to load, so only raster
+  // formats are taken from clients.
+  if (!format || !UPLOAD_FORMATS.has(format)) throw refused();
   if (!width || !height) throw new HttpError(400, "bad_image", `${label} has no width/height in its header`);
   if (width * height > limits.maxPixels) {
     throw limitError(413, "maxPixels", limits, `${label} is ${width}x${height} = ${width * height} pixels`);
