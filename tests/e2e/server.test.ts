@@ -279,6 +279,21 @@ describe("validation and errors", () => {
     assert.ok(!full.rawPayload.equals(readFileSync(tc.outside)));
   });
 
+  test("Host: loopback names always, other names only when allowed (allowedHosts / --allow-host)", async () => {
+    const named = await buildServer({ model, collection: tc.collection, webRoot: false, allowedHosts: ["Photos.LAN"] });
+    try {
+      for (const host of ["photos.lan", "PHOTOS.lan:3000", "localhost:3000", "127.0.0.1"]) {
+        assert.equal((await named.inject({ method: "GET", url: "/api/status", headers: { host } })).statusCode, 200, host);
+      }
+      const other = await named.inject({ method: "GET", url: "/api/status", headers: { host: "evil.example" } });
+      assert.equal(other.statusCode, 403);
+      assertCleanError(other.json(), "host_not_allowed");
+      assert.equal((await app.inject({ method: "GET", url: "/api/status", headers: { host: "photos.lan" } })).statusCode, 403, "not allowed by default");
+    } finally {
+      await named.close();
+    }
+  });
+
   test("unknown routes are JSON 404s; the page is not served when webRoot is false", async () => {
     const r = await app.inject({ method: "GET", url: "/api/nope" });
     assert.equal(r.statusCode, 404);

@@ -98,9 +98,7 @@ test(`soak: ${REQUESTS} mixed requests at the queue limit (${MAX_QUEUE}); memory
     Array.from({ length: MAX_QUEUE }, async () => {
       while (next < REQUESTS) {
         const k = kinds[SCHEDULE[next++ % SCHEDULE.length]!]!;
-        const ts = performance.now();
         const status = await send(k);
-        if (process.env.SOAK_DEBUG) console.log(`# ${next} ${k.name} ${status} ${(performance.now() - ts).toFixed(0)} ms rss ${mb(server.rssBytes())}`);
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
         if (status !== k.expect) wrong.push(`${k.name}: ${status}`);
       }

@@ -1,6 +1,5 @@
 /** `koclip serve`: the HTTP API and the web page over one model and (optionally) one image index. */
 import { existsSync } from "node:fs";
-import sharp from "sharp";
 import { Collection } from "../../index/collection.js";
 import { resolveModelDir } from "../../index/default_model.js";
 import { modelMismatch } from "../../index/query.js";
@@ -77,9 +76,6 @@ export const serveCommand: Command = {
     const model = await loadModel(resolveModelDir(values.model, [status?.model]), { device: values.device });
     // The address it listens on is a name clients may use; a wildcard address is no name.
     const allowedHosts = [...(values["allow-host"] ?? []), ...(["0.0.0.0", "::"].includes(host) ? [] : [host])];
-    // libvips keeps up to 100 recent operations with their inputs for reuse; a server decodes
-    // each upload once, so the cache only holds finished uploads' memory.
-    sharp.cache(false);
     const app = await buildServer({ model, collection, limits, allowedHosts, logger: values.log ? true : false });
     const url = await app.listen({ port, host });
     const what = status ? `${status.images} images from ${status.root}` : "no index (pass --db FILE to search images)";
