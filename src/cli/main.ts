@@ -37,4 +37,18 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * A reader that went away (`koclip search ... | head -1`) ends the command at once and quietly,
+ * with the status a shell reports for a tool killed by SIGPIPE (128 + 13); node ignores SIGPIPE,
+ * so the write fails with EPIPE instead, which would otherwise surface as an unhandled 'error'.
+ */
+function exitQuietlyOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") process.exit(141);
+    throw err;
+  });
+}
+
+exitQuietlyOnClosedPipe(process.stdout);
+exitQuietlyOnClosedPipe(process.stderr);
 process.exitCode = await main(process.argv.slice(2));

@@ -71,11 +71,15 @@ export class DatasetRowError extends Error {
 /** Thrown inside a row parser; the reader turns it into a BadRow. */
 class BadRowReason extends Error {}
 
-function readText(file: string): string {
+/** A UTF-8 text file's content; a missing file, a folder or no permission is a one-line error naming the path. */
+export function readTextFile(file: string): string {
   try {
     return readFileSync(file, "utf8");
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new Error(`${file}: no such file`);
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new Error(`${file}: no such file`);
+    if (code === "EISDIR") throw new Error(`${file}: is a folder, not a file`);
+    if (code === "EACCES" || code === "EPERM") throw new Error(`${file}: permission denied`);
     throw err;
   }
 }
@@ -111,7 +115,7 @@ function readJsonl<T>(file: string, opts: ReadOptions, parseRow: (obj: Record<st
   const baseDir = dirname(resolve(file));
   const rows: T[] = [];
   const bad: BadRow[] = [];
-  const lines = readText(file).split("\n");
+  const lines = readTextFile(file).split("\n");
   for (let i = 0; i < lines.length; i++) {
     const text = lines[i]!.trim(); // also drops a \r from CRLF files
     if (text === "") continue;
@@ -169,7 +173,7 @@ export function readPairs(file: string, opts: ReadOptions = {}): Dataset<PairRow
 
 /** Class names from a file with one per line (blank lines ignored, duplicates refused). */
 export function readClassesFile(file: string): string[] {
-  const names = readText(file).split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const names = readTextFile(file).split("\n").map((l) => l.trim()).filter((l) => l !== "");
   if (names.length === 0) throw new Error(`${file}: no class names (one per line)`);
   const seen = new Set<string>();
   names.forEach((n) => {
@@ -227,7 +231,7 @@ export type DatasetKind = "pairs" | "classification";
  *   sniffDatasetKind("data/emoji/openmoji-cls.jsonl")   // "classification"
  */
 export function sniffDatasetKind(file: string): DatasetKind {
-  for (const text of readText(file).split("\n")) {
+  for (const text of readTextFile(file).split("\n")) {
     let obj: unknown;
     try {
       obj = JSON.parse(text);

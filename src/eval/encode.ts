@@ -2,6 +2,7 @@
  * Encoding a dataset's images and texts in batches, reporting progress after each batch.
  * Evaluation code calls these rather than `model.encodeImages` so long runs show how far they got.
  */
+import { ImageDecodeError } from "../image/index.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import { SILENT, type Progress, type ProgressFactory } from "./progress.js";
 
@@ -37,6 +38,36 @@ export async function encodeImageFiles(model: PretrainedModel, paths: readonly s
   const rows = await inBatches(missing, batchSize, progressFor(opts, "images", missing.length), (b) => model.encodeImages(b, { batchSize }));
   missing.forEach((p, i) => cache.set(p, rows[i]!));
   return paths.map((p) => cache.get(p)!);
+}
+
+/**
+ * Encodes the images of `paths` not yet in `cache` into it, like encodeImageFiles, but an image
+ * that cannot be decoded (not an image, truncated, over the pixel limit) is left out instead of
+ * failing the run. Returns those images with the decoder's message. A batch holding one is
+ * encoded again an image at a time, so good images cost one extra pass only in such batches.
+ */
+export async function cacheDecodableImages(model: PretrainedModel, paths: readonly string[], cache: Map<string, Float32Array>, opts: Omit<EncodeRunOptions, "cache"> = {}): Promise<Map<string, string>> {
+  const batchSize = opts.batchSize ?? model.imageBatchSize;
+  const missing = [...new Set(paths.filter((p) => !cache.has(p)))];
+  const undecodable = new Map<string, string>();
+  const encodeOne = async (p: string) => {
+    try {
+      cache.set(p, (await model.encodeImages([p]))[0]!);
+    } catch (err) {
+      if (!(err instanceof ImageDecodeError)) throw err;
+      undecodable.set(p, err.message);
+    }
+  };
+  await inBatches(missing, batchSize, progressFor(opts, "images", missing.length), async (batch) => {
+    try {
+      (await model.encodeImages(batch, { batchSize })).forEach((row, i) => cache.set(batch[i]!, row));
+    } catch (err) {
+      if (!(err instanceof ImageDecodeError)) throw err;
+      for (const p of batch) await encodeOne(p);
+    }
+    return [];
+  });
+  return undecodable;
 }
 
 function progressFor(opts: EncodeRunOptions, label: string, total: number): Progress {

@@ -91,7 +91,15 @@ export async function decodeImage(input: ImageInput, maxPixels = DEFAULT_MAX_PIX
         "too_large",
       );
     }
-    throw new ImageDecodeError(`cannot decode image ${source}: ${reason}`, source, "unreadable");
+    // libvips keeps one error buffer per process: when two decodes fail at once (koclip index's
+    // workers, a server's concurrent requests) one message carried both texts and the other read
+    // "Unknown error", so reasons changed from run to run. The header tells the reason instead.
+    // (sharp's constructor throws for an empty buffer, hence the promise around it.)
+    const format = await Promise.resolve()
+      .then(() => sharp(input).metadata())
+      .then((m) => m.format, () => undefined);
+    const why = format ? `${format} data is truncated or corrupt` : "unsupported image format (not an image koclip can read)";
+    throw new ImageDecodeError(`cannot decode image ${source}: ${why}`, source, "unreadable");
   }
 }
 

@@ -142,10 +142,11 @@ async function updateIndex(dir: string, opts: IndexOptions, source: EmbeddingSou
   const root = resolve(dir);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
   checkBatchSize(source.batchSize);
-  const { files, ignored } = await walkImages(root);
+  const walk = await walkImages(root);
+  const files = walk.files;
 
   const writer = IndexWriter.open(opts.db);
-  const report: IndexReport = { added: 0, updated: 0, unchanged: 0, removed: 0, skipped: [], seconds: 0, ignored, reembedded: 0 };
+  const report: IndexReport = { added: 0, updated: 0, unchanged: 0, removed: 0, skipped: [...walk.skipped], seconds: 0, ignored: walk.ignored, reembedded: 0 };
   let preparer: PreparePool | null = null; // started only when there is work (a re-run with none takes 0.1 s)
   try {
     const recorded = writer.recorded();
@@ -154,8 +155,12 @@ async function updateIndex(dir: string, opts: IndexOptions, source: EmbeddingSou
     }
     report.reembedded = writer.setModel(source.model, source.fingerprint, source.embedDim, root);
     if (opts.annThreshold !== undefined) writer.setAnnThreshold(opts.annThreshold);
-    report.removed = writer.removeMissing(new Set(files.map((f) => f.rel)));
     const known = writer.known();
+    const present = new Set(files.map((f) => f.rel));
+    // What was indexed under a folder this run could not read stays as it was, not removed.
+    const underUnreadable = (rel: string) => walk.unreadableDirs.some((d) => rel.startsWith(d + "/"));
+    for (const rel of known.keys()) if (underUnreadable(rel)) present.add(rel);
+    report.removed = writer.removeMissing(present);
     const todo = files.filter((f) => {
       const k = known.get(f.rel);
       return !(k && k.size === f.size && k.mtimeMs === f.mtimeMs);

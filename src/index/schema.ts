@@ -47,7 +47,14 @@ export type MetaKey = "schema" | "model" | "model_fingerprint" | "embed_dim" | "
  */
 export function openIndexDb(file: string, readonly: boolean): Database {
   if (readonly && !existsSync(file)) throw new Error(`${file}: no such index (create it with: koclip index DIR --db ${file})`);
-  const db = openSqlite(file, { readonly });
+  // SQLite's messages ("disk I/O error", "file is not a database") do not say which file.
+  const named = (err: unknown) => new Error(`${file}: cannot use as an index (${err instanceof Error ? err.message : String(err)})`);
+  let db: Database;
+  try {
+    db = openSqlite(file, { readonly });
+  } catch (err) {
+    throw named(err);
+  }
   try {
     if (!readonly) {
       db.pragma("journal_mode = WAL");
@@ -62,7 +69,7 @@ export function openIndexDb(file: string, readonly: boolean): Database {
     }
   } catch (err) {
     db.close();
-    throw err;
+    throw err instanceof Error && err.message.startsWith(file) ? err : named(err);
   }
   return db;
 }

@@ -1,4 +1,5 @@
 /** Finding the images of a collection folder. */
+import type { Dirent } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, isAbsolute, join, relative, resolve, sep } from "node:path";
 
@@ -13,39 +14,110 @@ export interface FoundFile {
   mtimeMs: number;
 }
 
+/** An entry the walk could not take: its absolute path (as printable text) and why. */
+export interface WalkSkip {
+  path: string;
+  reason: string;
+}
+
+export interface WalkResult {
+  files: FoundFile[];
+  /** Entries with an image extension (or folders) that cannot be indexed, with the reason. */
+  skipped: WalkSkip[];
+  /** Folders that could not be read, relative to the root: what the index holds under them is kept. */
+  unreadableDirs: string[];
+  /** Other entries: files without an image extension, symlinked folders, FIFOs and the like. */
+  ignored: number;
+}
+
+/** Why a stat or readdir failed, in words. */
+function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e.code) {
+    case "EACCES":
+    case "EPERM":
+      return "permission denied";
+    case "ELOOP":
+      return "symbolic link loop";
+    case "ENOENT":
+      return "dangling symbolic link (or removed during the walk)";
+    default:
+      return e.code ? `${e.code}: ${e.message}` : String(err);
+  }
+}
+
+/** What kind of entry `e` is, for a skip reason. */
+function entryKind(e: Dirent | { isFIFO(): boolean; isSocket(): boolean; isBlockDevice(): boolean; isCharacterDevice(): boolean; isDirectory(): boolean }): string {
+  if (e.isFIFO()) return "a FIFO";
+  if (e.isSocket()) return "a socket";
+  if (e.isBlockDevice() || e.isCharacterDevice()) return "a device";
+  if (e.isDirectory()) return "a folder";
+  return "not a regular file";
+}
+
 /**
  * Every file under `root` with an image extension, sorted by relative path. Hidden files and
  * folders (leading '.') are left out — that is also where the default index file lives.
- * Symlinked files are followed, symlinked folders are not (no cycles). `ignored` counts the
- * other files.
+ * Symlinked files are followed, symlinked folders are not (no cycles). Every other entry the walk
+ * meets is accounted for: an unreadable folder, a name that is not UTF-8 (node's paths are
+ * strings), a dangling or looping link, or a FIFO/socket/device with an image extension is in
+ * `skipped` with the reason; anything else is counted in `ignored`.
  *
- *   const { files } = await walkImages("/photos");   // [{ rel: "2024/beach.jpg", ... }]
+ *   const { files, skipped } = await walkImages("/photos");   // [{ rel: "2024/beach.jpg", ... }]
  */
-export async function walkImages(root: string): Promise<{ files: FoundFile[]; ignored: number }> {
-  const files: FoundFile[] = [];
-  let ignored = 0;
+export async function walkImages(root: string): Promise<WalkResult> {
+  const result: WalkResult = { files: [], skipped: [], unreadableDirs: [], ignored: 0 };
+  const rel = (abs: string) => relative(root, abs).split(sep).join("/");
   const visit = async (dir: string): Promise<void> => {
-    const entries = await readdir(dir, { withFileTypes: true });
+    let entries: Dirent<Buffer>[];
+    try {
+      entries = await readdir(dir, { withFileTypes: true, encoding: "buffer" });
+    } catch (err) {
+      if (dir === root) throw err;
+      result.skipped.push({ path: dir, reason: `folder not read: ${describeFsError(err)}` });
+      result.unreadableDirs.push(rel(dir));
+      return;
+    }
     for (const e of entries) {
-      if (e.name.startsWith(".")) continue;
-      const abs = join(dir, e.name);
+      const name = e.name.toString("utf8");
+      if (name.startsWith(".")) continue;
+      const abs = join(dir, name);
+      if (!Buffer.from(name, "utf8").equals(e.name)) {
+        // The decoded name differs from the bytes on disk, so no path string reaches this file.
+        if (e.isDirectory() || IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) {
+          result.skipped.push({ path: abs, reason: `name is not valid UTF-8 (bytes ${e.name.toString("hex")}); rename it to index it` });
+        } else result.ignored++;
+        continue;
+      }
       if (e.isDirectory()) {
         await visit(abs);
         continue;
       }
-      if (!e.isFile() && !e.isSymbolicLink()) continue;
-      if (!IMAGE_EXTENSIONS.has(extname(e.name).toLowerCase())) {
-        ignored++;
+      if (!IMAGE_EXTENSIONS.has(extname(name).toLowerCase())) {
+        result.ignored++;
         continue;
       }
-      const st = await stat(abs).catch(() => null); // a dangling link or a file deleted meanwhile
-      if (!st || !st.isFile()) continue;
-      files.push({ rel: relative(root, abs).split(sep).join("/"), abs, size: st.size, mtimeMs: st.mtimeMs });
+      if (!e.isFile() && !e.isSymbolicLink()) {
+        result.skipped.push({ path: abs, reason: `${entryKind(e)}, not an image file` });
+        continue;
+      }
+      let st;
+      try {
+        st = await stat(abs);
+      } catch (err) {
+        result.skipped.push({ path: abs, reason: describeFsError(err) });
+        continue;
+      }
+      if (!st.isFile()) {
+        result.skipped.push({ path: abs, reason: `links to ${entryKind(st)}, not an image file` });
+        continue;
+      }
+      result.files.push({ rel: rel(abs), abs, size: st.size, mtimeMs: st.mtimeMs });
     }
   };
   await visit(root);
-  files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
-  return { files, ignored };
+  result.files.sort((a, b) => (a.rel < b.rel ? -1 : a.rel > b.rel ? 1 : 0));
+  return result;
 }
 
 /**

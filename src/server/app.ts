@@ -16,7 +16,8 @@ import { modelMismatch } from "../index/query.js";
 import { modelLabel } from "../models/hub.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import type { ServerContext } from "./context.js";
-import { installErrorHandlers } from "./errors.js";
+import { installErrorHandlers, sendApiError } from "./errors.js";
+import { installHostPolicy } from "./host_policy.js";
 import { resolveLimits } from "./limits.js";
 import { ModelQueue } from "./queue.js";
 import { classifyRoutes } from "./routes/classify.js";
@@ -38,6 +39,8 @@ export interface ServerOptions {
   modelName?: string;
   /** Folder of the web page; default the package's web/. false serves no page. */
   webRoot?: string | false;
+  /** Host names served besides loopback ones (see host_policy.ts); default none. */
+  allowedHosts?: string[];
   /** Fastify's logger option (default: off). */
   logger?: FastifyServerOptions["logger"];
 }
@@ -53,9 +56,14 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: limits.maxJsonBytes,
-    // Unknown fields are errors rather than silently dropped; "5" → 5 and field → [field] for multipart.
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: "array", allErrors: false } },
+    // Unknown fields are errors rather than silently dropped, and types are not coerced (5 is no
+    // text, true no k); uploads.ts types multipart's text fields from the route's schema instead.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+    // Malformed URLs (bad percent-encoding) get our error shape, not fastify's.
+    frameworkErrors: (err, _request, reply) => sendApiError(err, reply, limits),
   });
+  // A JSON body sent as text/plain is refused as the wrong media type (415), not parsed as text.
+  app.removeContentTypeParser("text/plain");
   const ctx: ServerContext = {
     model: opts.model,
     collection: opts.collection ?? null,
@@ -64,6 +72,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     modelName: opts.modelName ?? modelLabel(opts.model.dir),
     startedAt: Date.now(),
   };
+  installHostPolicy(app, { allowedHosts: (opts.allowedHosts ?? []).map((h) => h.toLowerCase()) });
   installErrorHandlers(app, limits);
   await registerUploads(app, limits);
   for (const routes of [searchRoutes, classifyRoutes, embedRoutes, patchRoutes, imageRoutes, statusRoutes]) routes(app, ctx);

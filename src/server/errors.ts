@@ -7,7 +7,8 @@
  *   throw new HttpError(404, "unknown_image", "no image with id 99 in the collection");
  *   throw limitError(413, "maxPixels", limits, "the image is 8000x6000 = 48000000 pixels");
  */
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
+import { ImageDecodeError } from "../image/index.js";
 import { QueueFullError } from "./queue.js";
 import type { ApiError, LimitName, ServerLimits } from "./types.js";
 
@@ -51,6 +52,7 @@ function describeFrameworkError(err: FastifyError, limits: ServerLimits): HttpEr
     case "FST_PARTS_LIMIT":
       return new HttpError(413, "too_many_fields", "too many form fields in one request");
     case "FST_ERR_CTP_INVALID_JSON_BODY":
+      if (/prototype property/.test(err.message)) return new HttpError(400, "bad_field_name", "JSON keys named __proto__ or constructor.prototype are not allowed");
       return new HttpError(400, "bad_json", `the body is not valid JSON (${err.message})`);
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return new HttpError(400, "bad_json", "the body is empty but content-type is application/json");
@@ -60,8 +62,12 @@ function describeFrameworkError(err: FastifyError, limits: ServerLimits): HttpEr
       return new HttpError(415, "unsupported_media_type", "this request must be multipart/form-data");
     case "FST_PROTO_VIOLATION":
       return new HttpError(400, "bad_field_name", "prototype property names are not allowed as field names");
+    case "FST_INVALID_JSON_FIELD_ERROR":
+      return new HttpError(400, "bad_multipart", "a form field declared as application/json does not hold valid JSON");
     case "FST_MP_PREMATURE_CLOSE":
       return new HttpError(400, "truncated_upload", "the upload ended before the multipart data was complete");
+    case "FST_ERR_BAD_URL":
+      return new HttpError(400, "bad_url", "the URL is malformed (invalid percent-encoding)");
     default:
       return null;
   }
@@ -71,6 +77,13 @@ function describeFrameworkError(err: FastifyError, limits: ServerLimits): HttpEr
 export function toApiError(err: unknown, limits: ServerLimits): { status: number; body: ApiError; internal: boolean } {
   if (err instanceof HttpError) {
     return { status: err.statusCode, body: { error: err.code, message: err.message, ...(err.limit ? { limit: err.limit } : {}) }, internal: false };
+  }
+  if (err instanceof ImageDecodeError) {
+    // Only uploads reach the server's decoder, and their headers were already checked, so this is
+    // a truncated or corrupt body after a valid header.
+    const detail = err.message.replace(/^cannot decode image buffer: /, "");
+    const e = err.reason === "too_large" ? limitError(413, "maxPixels", limits, "the image is too large") : new HttpError(400, "bad_image", `the uploaded image cannot be decoded (${detail})`);
+    return toApiError(e, limits);
   }
   if (err instanceof QueueFullError) {
     const e = limitError(503, "maxQueue", limits, "the server is busy: too many requests are waiting for the model");
@@ -94,14 +107,17 @@ export function toApiError(err: unknown, limits: ServerLimits): { status: number
   return { status: 500, body: { error: "internal", message: "internal server error (logged on the server)" }, internal: true };
 }
 
+/** Answers `err` as an ApiError; only internal (500) errors are logged, client mistakes are not. */
+export function sendApiError(err: unknown, reply: FastifyReply, limits: ServerLimits): void {
+  const { status, body, internal } = toApiError(err, limits);
+  if (internal) reply.log.error({ err }, "request failed");
+  if (status === 503) void reply.header("retry-after", "1");
+  void reply.code(status).type("application/json; charset=utf-8").send(body);
+}
+
 /** Installs the error and not-found handlers on `app`. */
 export function installErrorHandlers(app: FastifyInstance, limits: ServerLimits): void {
-  app.setErrorHandler((err, request, reply) => {
-    const { status, body, internal } = toApiError(err, limits);
-    if (internal) request.log.error({ err }, "request failed");
-    if (status === 503) void reply.header("retry-after", "1");
-    void reply.code(status).type("application/json; charset=utf-8").send(body);
-  });
+  app.setErrorHandler((err, _request, reply) => sendApiError(err, reply, limits));
   app.setNotFoundHandler((request, reply) => {
     const body: ApiError = { error: "not_found", message: `no route ${request.method} ${request.url.split("?")[0]}` };
     void reply.code(404).send(body);

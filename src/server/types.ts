@@ -126,6 +126,7 @@ export interface CollectionStatusView {
   skipped: number;
   model: string | null;
   embedDim: number | null;
+  /** The indexed folder's name (not its server path). */
   root: string | null;
   updatedAt: string | null;
   ann: "exact" | "hnsw";

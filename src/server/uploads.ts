@@ -1,17 +1,27 @@
 /**
- * Multipart uploads: files are buffered (each at most limits.maxUploadBytes) and the form becomes
- * a plain body object — text fields as strings (repeated fields as arrays), files as Buffers — so
- * the same JSON schemas validate JSON and multipart requests. Each image is then checked from its
- * header alone (format, width × height against limits.maxPixels) before the model sees it.
+ * Multipart uploads. Each route names its file fields and how many files each may hold
+ * (`config.uploads`); parts are read one at a time as they stream in, and a file in a field the
+ * route does not take, or one file too many, is refused before it is buffered. Accepted files are
+ * buffered (each at most limits.maxUploadBytes) and the form becomes a plain body object — text
+ * fields as strings, numbers and arrays where the route's multipart schema says so, files as
+ * Buffers — so one JSON schema validates the form. Each image is then checked from its header
+ * alone (format, width × height against limits.maxPixels) before the model sees it.
  *
- *   await registerUploads(app, limits);
- *   const [img] = await uploadedImages(request, "image", limits, { min: 1, max: 1 });
+ *   app.post("/api/search", { schema, config: { uploads: { image: 1 } } }, handler);
+ *   const [img] = await uploadedImages(request, "image", limits, 1);
  */
-import multipart, { type MultipartFile } from "@fastify/multipart";
+import multipart from "@fastify/multipart";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import sharp from "sharp";
-import { HttpError, limitError } from "./errors.js";
+import { HttpError, limitError, toApiError } from "./errors.js";
 import type { ServerLimits } from "./types.js";
+
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** File fields a route takes and the most files each may hold; multipart files elsewhere are refused. */
+    uploads?: Record<string, number>;
+  }
+}
 
 /** One uploaded image, checked: decodable header, at most maxPixels. */
 export interface UploadedImage {
@@ -22,12 +32,14 @@ export interface UploadedImage {
   height: number;
 }
 
+/** sharp's names of the formats accepted from clients. */
+const UPLOAD_FORMATS: ReadonlySet<string> = new Set(["jpeg", "png", "webp", "gif", "tiff", "heif"]);
+
 const fileNames = new WeakMap<FastifyRequest, Map<Buffer, string>>();
 
-/** Registers @fastify/multipart with the limits (files, sizes, fields). */
+/** Registers @fastify/multipart with the limits (files, sizes, fields) and the hook that reads forms. */
 export async function registerUploads(app: FastifyInstance, limits: ServerLimits): Promise<void> {
   await app.register(multipart, {
-    attachFieldsToBody: "keyValues",
     limits: {
       fileSize: limits.maxUploadBytes,
       files: limits.maxBatch,
@@ -35,30 +47,81 @@ export async function registerUploads(app: FastifyInstance, limits: ServerLimits
       // Long enough that schema maxLength, not a silent truncation, rejects a long text.
       fieldSize: Math.max(4096, limits.maxTextLength * 8),
     },
-    async onFile(this: FastifyRequest, part: MultipartFile) {
-      const data = await part.toBuffer();
-      let names = fileNames.get(this);
-      if (!names) fileNames.set(this, (names = new Map()));
-      if (part.filename) names.set(data, part.filename);
-    },
+  });
+  app.addHook("preValidation", async (request) => {
+    if (!request.isMultipart()) return;
+    try {
+      request.body = await readForm(request, limits);
+    } catch (err) {
+      // Answer now and throw away the rest of the upload unread: memory stays bounded and the
+      // client still gets its 4xx rather than a reset connection.
+      request.raw.unpipe();
+      request.raw.removeAllListeners("data");
+      request.raw.resume();
+      throw asFormError(err, limits);
+    }
   });
 }
 
-/** The body field `field` as a list: absent → [], one value → [value]. */
-function asList(value: unknown): unknown[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
+/** A parser failure is the client's malformed body; our own and fastify's coded errors keep their answer. */
+function asFormError(err: unknown, limits: ServerLimits): unknown {
+  if (err instanceof HttpError || !(err instanceof Error) || toApiError(err, limits).status < 500) return err;
+  return new HttpError(400, "bad_multipart", `the multipart/form-data body cannot be parsed: ${err.message}`);
+}
+
+/** How the route's multipart schema types each text field ("array", "integer", ...). */
+function fieldTypes(request: FastifyRequest): Record<string, string | undefined> {
+  const body = request.routeOptions.schema?.body as { content?: Record<string, { schema?: { properties?: Record<string, { type?: string }> } }> } | undefined;
+  const properties = body?.content?.["multipart/form-data"]?.schema?.properties ?? {};
+  return Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, v.type]));
+}
+
+/** Reads the parts in order, refusing unexpected or surplus files before buffering them. */
+async function readForm(request: FastifyRequest, limits: ServerLimits): Promise<Record<string, unknown>> {
+  const accepted = request.routeOptions.config.uploads ?? {};
+  const types = fieldTypes(request);
+  const values = new Map<string, unknown[]>();
+  const names = new Map<Buffer, string>();
+  fileNames.set(request, names);
+  for await (const part of request.parts()) {
+    const list = values.get(part.fieldname) ?? [];
+    values.set(part.fieldname, list);
+    if (part.type === "file") {
+      const max = accepted[part.fieldname];
+      if (max === undefined) {
+        const expected = Object.keys(accepted);
+        throw new HttpError(400, "unexpected_file", `'${part.fieldname}' is not a file field here${expected.length ? ` (files go in ${expected.map((f) => `'${f}'`).join(", ")})` : " (this route takes no files)"}`);
+      }
+      if (list.length >= max) {
+        throw max === 1 ? new HttpError(400, "too_many_images", `send one file in '${part.fieldname}', got more`) : limitError(400, "maxBatch", limits, `more than ${max} files in '${part.fieldname}'`);
+      }
+      const data = await part.toBuffer();
+      if (part.filename) names.set(data, part.filename);
+      list.push(data);
+    } else {
+      const value = part.value;
+      list.push(types[part.fieldname] === "integer" && typeof value === "string" && /^-?\d{1,15}$/.test(value) ? Number(value) : value);
+    }
+  }
+  const body: Record<string, unknown> = {};
+  for (const [field, list] of values) body[field] = list.length === 1 && types[field] !== "array" ? list[0] : list;
+  return body;
 }
 
 /** Reads width and height from the header; refuses non-images and images over maxPixels. */
 export async function checkImage(data: Buffer, label: string, limits: ServerLimits): Promise<{ width: number; height: number }> {
+  const refused = () => new HttpError(400, "bad_image", `${label} is not an image koclip can read (png, jpeg, webp, gif, tiff, avif, heic)`);
   let width: number | undefined;
   let height: number | undefined;
+  let format: string | undefined;
   try {
-    ({ width, height } = await sharp(data, { limitInputPixels: false }).metadata());
+    ({ width, height, format } = await sharp(data, { limitInputPixels: false }).metadata());
   } catch {
-    throw new HttpError(400, "bad_image", `${label} is not an image koclip can read (png, jpeg, webp, gif, tiff, avif, heic)`);
+    throw refused();
   }
+  // sharp also reads SVG, PDF and more; an SVG can name files and URLs to load, so only raster
+  // formats are taken from clients.
+  if (!format || !UPLOAD_FORMATS.has(format)) throw refused();
   if (!width || !height) throw new HttpError(400, "bad_image", `${label} has no width/height in its header`);
   if (width * height > limits.maxPixels) {
     throw limitError(413, "maxPixels", limits, `${label} is ${width}x${height} = ${width * height} pixels`);
@@ -67,19 +130,18 @@ export async function checkImage(data: Buffer, label: string, limits: ServerLimi
 }
 
 /**
- * The images uploaded under `field`, each checked with `checkImage`. A text value where a file
- * belongs, or a count outside [min, max], is a 400.
+ * The images uploaded under `field` (at most the route's `config.uploads[field]`, enforced while
+ * reading the form), each checked with `checkImage`. A text value where a file belongs, or fewer
+ * than `min` files, is a 400.
  */
-export async function uploadedImages(request: FastifyRequest, field: string, limits: ServerLimits, count: { min: number; max: number }): Promise<UploadedImage[]> {
+export async function uploadedImages(request: FastifyRequest, field: string, limits: ServerLimits, min: number): Promise<UploadedImage[]> {
   if (!request.isMultipart()) {
-    if (count.min === 0) return [];
+    if (min === 0) return [];
     throw new HttpError(400, "image_required", `upload the image as multipart/form-data with a file field '${field}'`);
   }
-  const values = asList((request.body as Record<string, unknown> | undefined)?.[field]);
-  if (values.length < count.min) throw new HttpError(400, "image_required", `missing the file field '${field}'`);
-  if (values.length > count.max) {
-    throw count.max === 1 ? new HttpError(400, "too_many_images", `send one file in '${field}', got ${values.length}`) : limitError(400, "maxBatch", limits, `${values.length} files in '${field}'`);
-  }
+  const raw = (request.body as Record<string, unknown> | undefined)?.[field];
+  const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (values.length < min) throw new HttpError(400, "image_required", `missing the file field '${field}'`);
   const names = fileNames.get(request);
   const out: UploadedImage[] = [];
   for (const [i, v] of values.entries()) {

@@ -4,7 +4,7 @@
  * L2-normalised, averaged and renormalised into one class embedding; an image's class scores are
  * cosine similarities, and its probabilities a softmax of them scaled by the model's temperature.
  */
-import { readFileSync } from "node:fs";
+import { readTextFile } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import { similarityMatrix } from "./retrieval.js";
 
@@ -21,7 +21,7 @@ export const ENGLISH_TEMPLATES = ["a photo of a {}.", "{}", "a picture of a {}."
 export function resolveTemplates(spec: string): string[] {
   if (spec === "ko") return [...KOREAN_TEMPLATES];
   if (spec === "en") return [...ENGLISH_TEMPLATES];
-  const lines = readFileSync(spec, "utf8").split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = readTextFile(spec).split("\n").map((l) => l.trim()).filter((l) => l !== "");
   if (lines.length === 0) throw new Error(`${spec}: no templates (one per line, each containing {})`);
   const bad = lines.findIndex((l) => !l.includes("{}"));
   if (bad >= 0) throw new Error(`${spec}:${bad + 1}: template '${lines[bad]}' has no {} placeholder`);

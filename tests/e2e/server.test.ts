@@ -51,7 +51,7 @@ describe("routes", () => {
     assert.ok(s.collection);
     assert.equal(s.collection.images, 8); // 7 fixture images + escape.png
     assert.equal(s.collection.embedDim, 16);
-    assert.equal(s.collection.root, tc.root);
+    assert.equal(s.collection.root, "photos"); // the folder's name, not the server's path
     assert.equal(s.collection.dbFile, "index.db");
     assert.deepEqual(s.queue, { depth: 0, running: false, limit: DEFAULT_LIMITS.maxQueue, served: s.queue.served, rejected: 0, passes: s.queue.passes });
     assert.deepEqual(s.limits, DEFAULT_LIMITS);
@@ -177,8 +177,8 @@ describe("validation and errors", () => {
     assert.equal(noBody.statusCode, 400);
     assertCleanError(noBody.json());
     const text = await app.inject({ method: "POST", url: "/api/search", payload: "고양이", headers: { "content-type": "text/plain" } });
-    assert.equal(text.statusCode, 400);
-    assertCleanError(text.json());
+    assert.equal(text.statusCode, 415);
+    assertCleanError(text.json(), "unsupported_media_type");
     const xml = await app.inject({ method: "POST", url: "/api/search", payload: "<a/>", headers: { "content-type": "application/xml" } });
     assert.equal(xml.statusCode, 415);
     assertCleanError(xml.json(), "unsupported_media_type");
@@ -277,6 +277,21 @@ describe("validation and errors", () => {
     assert.equal(full.statusCode, 403);
     assertCleanError(full.json(), "outside_root");
     assert.ok(!full.rawPayload.equals(readFileSync(tc.outside)));
+  });
+
+  test("Host: loopback names always, other names only when allowed (allowedHosts / --allow-host)", async () => {
+    const named = await buildServer({ model, collection: tc.collection, webRoot: false, allowedHosts: ["Photos.LAN"] });
+    try {
+      for (const host of ["photos.lan", "PHOTOS.lan:3000", "localhost:3000", "127.0.0.1"]) {
+        assert.equal((await named.inject({ method: "GET", url: "/api/status", headers: { host } })).statusCode, 200, host);
+      }
+      const other = await named.inject({ method: "GET", url: "/api/status", headers: { host: "evil.example" } });
+      assert.equal(other.statusCode, 403);
+      assertCleanError(other.json(), "host_not_allowed");
+      assert.equal((await app.inject({ method: "GET", url: "/api/status", headers: { host: "photos.lan" } })).statusCode, 403, "not allowed by default");
+    } finally {
+      await named.close();
+    }
   });
 
   test("unknown routes are JSON 404s; the page is not served when webRoot is false", async () => {

@@ -14,6 +14,9 @@ import { loadModel } from "../../src/models/load.js";
 import { buildServer } from "../../src/server/app.js";
 import { buildTestCollection, EMOJI_CASES, emojiImages, FIXTURE_IMAGES, rankingModelDir, TINY_MODEL } from "./server_setup.js";
 
+/** The page's globals that predicates run in the browser use (this file compiles without the DOM lib). */
+type PageGlobals = { document: { querySelectorAll<T = unknown>(selector: string): ArrayLike<T> } };
+
 const CHROMIUM = process.env.KOCLIP_CHROMIUM ?? "/usr/bin/chromium";
 const noChromium = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
 if (noChromium) console.log(`# skipping browser tests: ${noChromium}`);
@@ -66,7 +69,8 @@ test("page mechanics with koclip-tiny: status, Korean search, upload → labels 
     assert.equal(await page.locator("#results .hit").count(), 8);
     assert.match((await page.textContent("#search-info"))!, /“바닷가의 고양이” 결과 8개/);
     // Thumbnails actually load from /api/images/:id.
-    await page.waitForFunction("[...document.querySelectorAll('#results img')].every((i) => i.complete && i.naturalWidth > 0)");
+    // Predicates are functions, not strings: the page's CSP forbids eval, which string predicates use.
+    await page.waitForFunction(() => Array.from((globalThis as unknown as PageGlobals).document.querySelectorAll<{ complete: boolean; naturalWidth: number }>("#results img")).every((i) => i.complete && i.naturalWidth > 0));
 
     await page.setInputFiles("#file", join(FIXTURE_IMAGES(), "square_224.png"));
     await page.waitForSelector("#labels .bar");
@@ -85,7 +89,7 @@ test("page mechanics with koclip-tiny: status, Korean search, upload → labels 
     // Editing the label list re-classifies with the new labels.
     await page.fill("#labels-input", "고양이, 강아지");
     await page.click("#labels-form button");
-    await page.waitForFunction("document.querySelectorAll('#labels .bar').length === 2");
+    await page.waitForFunction(() => (globalThis as unknown as PageGlobals).document.querySelectorAll("#labels .bar").length === 2);
     assert.deepEqual((await bars(page)).map((b) => b.label).sort(), ["강아지", "고양이"]);
 
     await page.fill("#patch-text", "고양이");
@@ -133,7 +137,7 @@ test("with a trained model: the query's emoji comes first, and the uploaded emoj
       await page.waitForSelector("#labels .bar.top");
       await page.fill("#labels-input", words.join(", "));
       await page.click("#labels-form button");
-      await page.waitForFunction(`document.querySelectorAll('#labels .bar').length === ${words.length}`);
+      await page.waitForFunction((n) => (globalThis as unknown as PageGlobals).document.querySelectorAll("#labels .bar").length === n, words.length);
       assert.equal(await page.textContent("#labels .bar.top .label"), e.word, `${e.name} is labelled ${e.word}`);
     }
   });

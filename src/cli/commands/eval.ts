@@ -1,5 +1,6 @@
 /** `koclip eval zeroshot|retrieval`: accuracy or Recall@k of one model on a JSONL dataset. */
 import { formatBadRows, readClassification, readPairs, type Dataset } from "../../data/datasets.js";
+import { cacheDecodableImages } from "../../eval/encode.js";
 import { loadModel } from "../../models/load.js";
 import type { PretrainedModel } from "../../models/pretrained.js";
 import { progressReporter } from "../../eval/progress.js";
@@ -20,8 +21,9 @@ retrieval  image-text retrieval: each row {"image": PATH, "text": T} or {"image"
            Recall@1/5/10 image->text (an image is a hit if ANY of its captions is in its top k)
            and text->image (CLIP_benchmark's convention). Equal scores rank by row order.
 
-Image paths are relative to the JSONL file. Bad rows are reported on stderr with their line
-numbers and skipped (--strict: the first one is an error). Progress goes to stderr.
+Image paths are relative to the JSONL file. Bad rows — malformed lines, and rows whose image is
+missing or cannot be decoded (not an image, truncated, too many pixels) — are reported on stderr
+with their line numbers and skipped (--strict: the first one is an error). Progress goes to stderr.
 
 options:
   --model DIR|ID     model folder or Hugging Face id ORG/NAME[@REV] (required)
@@ -86,8 +88,8 @@ function accuracyLine(name: string, acc: number, n: number): string {
 
 type Values = ReturnType<typeof parse>["values"];
 
-async function zeroShot(model: PretrainedModel, data: ReturnType<typeof readClassification>, templates: string[], v: Values, batchSize: number | undefined): Promise<void> {
-  const r = await evaluateZeroShot(model, data, { templates, by: v.by, batchSize, progress });
+async function zeroShot(model: PretrainedModel, data: ReturnType<typeof readClassification>, templates: string[], v: Values, batchSize: number | undefined, imageCache: Map<string, Float32Array>): Promise<void> {
+  const r = await evaluateZeroShot(model, data, { templates, by: v.by, batchSize, progress, imageCache });
   out(`${v.data}: ${r.n} images, ${data.classes.length} classes, ${templates.length} templates`);
   out(accuracyLine("top-1", r.top1, r.n));
   out(accuracyLine("top-5", r.top5, r.n));
@@ -108,8 +110,8 @@ async function zeroShot(model: PretrainedModel, data: ReturnType<typeof readClas
   }
 }
 
-async function retrieval(model: PretrainedModel, data: ReturnType<typeof readPairs>, v: Values, batchSize: number | undefined): Promise<void> {
-  const r = await evaluateRetrieval(model, data, { batchSize, progress });
+async function retrieval(model: PretrainedModel, data: ReturnType<typeof readPairs>, v: Values, batchSize: number | undefined, imageCache: Map<string, Float32Array>): Promise<void> {
+  const r = await evaluateRetrieval(model, data, { batchSize, progress, imageCache });
   const ks = Object.keys(r.imageToText).map(Number);
   out(`${v.data}: ${r.images} images, ${r.texts} texts`);
   out(markdownTable(["direction", ...ks.map((k) => `R@${k}`)], [
@@ -129,11 +131,23 @@ export const evalCommand: Command = {
     const cls = task === "zeroshot" ? readClassification(values.data!, { strict: values.strict, classesFile: values.classes }) : undefined;
     const pairs = task === "retrieval" ? readPairs(values.data!, { strict: values.strict }) : undefined;
     const templates = resolveTemplates(values.templates ?? "ko");
-    reportBadRows((cls ?? pairs)!);
     const model = await loadModel(values.model!, { vision: values.vision, device: values.device });
     try {
-      if (cls) await zeroShot(model, cls, templates, values, batchSize);
-      else await retrieval(model, pairs!, values, batchSize);
+      // Images are encoded first, so a row whose image cannot be decoded is a bad row like any
+      // other (reported with its line, skipped); the evaluation then finds every image cached.
+      const imageCache = new Map<string, Float32Array>();
+      const dataset = (cls ?? pairs)! as Dataset<{ image: string; line: number }>;
+      const undecodable = await cacheDecodableImages(model, dataset.rows.map((r) => r.image), imageCache, { batchSize, progress });
+      const unreadable = dataset.rows.filter((r) => undecodable.has(r.image));
+      if (values.strict && unreadable.length) throw new Error(`${dataset.file}:${unreadable[0]!.line}: ${undecodable.get(unreadable[0]!.image)}`);
+      const drop = <D extends Dataset<{ image: string; line: number }>>(d: D): D => ({
+        ...d,
+        rows: d.rows.filter((r) => !undecodable.has(r.image)),
+        bad: [...d.bad, ...unreadable.map((r) => ({ line: r.line, reason: undecodable.get(r.image)! }))].sort((a, b) => a.line - b.line),
+      });
+      reportBadRows(drop(dataset));
+      if (cls) await zeroShot(model, drop(cls), templates, values, batchSize, imageCache);
+      else await retrieval(model, drop(pairs!), values, batchSize, imageCache);
     } finally {
       model.dispose();
     }

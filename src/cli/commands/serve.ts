@@ -26,6 +26,9 @@ options:
   --model DIR|ID       model folder or Hugging Face id (default: the model the index was built with, else models/koclip-emoji)
   --port N             TCP port (default 3000; 0 picks a free one)
   --host H             address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
+  --allow-host NAME    also answer requests for this host name or address (repeatable); by default
+                       only loopback names (localhost, 127.0.0.1, ::1) and the --host address are
+                       answered, so a web page cannot reach the server through its own domain name
   --device D           cpu (default) or cuda
   --max-queue N        model jobs waiting or running before 503 (default ${DEFAULT_LIMITS.maxQueue})
   --max-upload-mb N    size of one uploaded image (default ${DEFAULT_LIMITS.maxUploadBytes / 1024 / 1024})
@@ -49,6 +52,7 @@ export const serveCommand: Command = {
           model: { type: "string" },
           port: { type: "string" },
           host: { type: "string" },
+          "allow-host": { type: "string", multiple: true },
           device: { type: "string" },
           "max-queue": { type: "string" },
           "max-upload-mb": { type: "string" },
@@ -70,7 +74,9 @@ export const serveCommand: Command = {
     const collection = values.db === undefined ? null : Collection.open(values.db, { readonly: true });
     const status = collection?.status() ?? null;
     const model = await loadModel(resolveModelDir(values.model, [status?.model]), { device: values.device });
-    const app = await buildServer({ model, collection, limits, logger: values.log ? true : false });
+    // The address it listens on is a name clients may use; a wildcard address is no name.
+    const allowedHosts = [...(values["allow-host"] ?? []), ...(["0.0.0.0", "::"].includes(host) ? [] : [host])];
+    const app = await buildServer({ model, collection, limits, allowedHosts, logger: values.log ? true : false });
     const url = await app.listen({ port, host });
     const what = status ? `${status.images} images from ${status.root}` : "no index (pass --db FILE to search images)";
     process.stderr.write(`koclip serve: ${url}  model ${model.dir}, ${what}\n`);

@@ -16,9 +16,9 @@ export function classifyRoutes(app: FastifyInstance, ctx: ServerContext): void {
       multipart: S.object({ image: S.file, labels: S.labels(ctx.limits), templates: S.templates(ctx.limits) }, ["image", "labels"]),
     }),
   };
-  app.post("/api/classify", { schema }, async (request): Promise<ClassifyResponse> => {
+  app.post("/api/classify", { schema, config: { uploads: { image: 1 } } }, async (request): Promise<ClassifyResponse> => {
     const t0 = performance.now();
-    const [image] = await uploadedImages(request, "image", ctx.limits, { min: 1, max: 1 });
+    const [image] = await uploadedImages(request, "image", ctx.limits, 1);
     const fields = request.body as ClassifyFields;
     const templates = fields.templates ?? [...KOREAN_TEMPLATES];
     const [predictions] = await ctx.queue.run(() => classifyImages(ctx.model, [image!.data], fields.labels, templates));

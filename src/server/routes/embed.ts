@@ -17,12 +17,12 @@ export function embedRoutes(app: FastifyInstance, ctx: ServerContext): void {
       multipart: S.object({ texts, images: S.file }),
     }),
   };
-  app.post("/api/embed", { schema }, async (request): Promise<EmbedResponse> => {
+  app.post("/api/embed", { schema, config: { uploads: { images: ctx.limits.maxBatch } } }, async (request): Promise<EmbedResponse> => {
     const t0 = performance.now();
     const body = request.body as { texts?: string[] } | undefined;
     if (typeof body !== "object" || body === null) throw new HttpError(400, "invalid_request", "send JSON {\"texts\": [...]} or multipart texts/images fields");
     const textList = body.texts ?? [];
-    const images = await uploadedImages(request, "images", ctx.limits, { min: 0, max: ctx.limits.maxBatch });
+    const images = await uploadedImages(request, "images", ctx.limits, 0);
     if (textList.length + images.length === 0) throw new HttpError(400, "invalid_request", "give at least one text or image");
     if (textList.length + images.length > ctx.limits.maxBatch) {
       throw limitError(400, "maxBatch", ctx.limits, `${textList.length} texts + ${images.length} images in one request`);

@@ -38,12 +38,13 @@ function isInside(root: string, child: string): boolean {
 
 export function imageRoutes(app: FastifyInstance, ctx: ServerContext): void {
   const schema = {
-    params: { type: "object", properties: { id: { type: "integer", minimum: 0 } }, required: ["id"] },
+    // A digit string, not a coerced integer: the server's schemas coerce no types.
+    params: { type: "object", properties: { id: { type: "string", pattern: "^[0-9]{1,15}$" } }, required: ["id"] },
     querystring: { type: "object", additionalProperties: false, properties: { full: { type: "string", enum: ["0", "1"] } } },
   };
   app.get("/api/images/:id", { schema }, async (request, reply) => {
     const collection = requireCollection(ctx);
-    const { id } = request.params as { id: number };
+    const id = Number((request.params as { id: string }).id);
     const { full } = request.query as { full?: "0" | "1" };
     const record = collection.get(id);
     if (!record) throw new HttpError(404, "unknown_image", `no image with id ${id} in the collection`);

@@ -21,9 +21,9 @@ export function patchRoutes(app: FastifyInstance, ctx: ServerContext): void {
       multipart: S.object({ image: S.file, text: S.text(ctx.limits), grid: { type: "integer", minimum: 1, maximum: MAX_GRID } }, ["image", "text"]),
     }),
   };
-  app.post("/api/patch", { schema }, async (request): Promise<PatchResponse> => {
+  app.post("/api/patch", { schema, config: { uploads: { image: 1 } } }, async (request): Promise<PatchResponse> => {
     const t0 = performance.now();
-    const [image] = await uploadedImages(request, "image", ctx.limits, { min: 1, max: 1 });
+    const [image] = await uploadedImages(request, "image", ctx.limits, 1);
     const fields = request.body as PatchFields;
     const grid = fields.grid ?? DEFAULT_GRID;
     if (image!.width < grid || image!.height < grid) {

@@ -33,14 +33,14 @@ export function searchRoutes(app: FastifyInstance, ctx: ServerContext): void {
       multipart: S.object({ image: S.file, k: S.k(ctx.limits) }, ["image"]),
     }),
   };
-  app.post("/api/search", { schema }, async (request): Promise<SearchResponse> => {
+  app.post("/api/search", { schema, config: { uploads: { image: 1 } } }, async (request): Promise<SearchResponse> => {
     const t0 = performance.now();
     const collection = requireCollection(ctx);
     let vector: Float32Array;
     let query: SearchResponse["query"];
     let k: number;
     if (request.isMultipart()) {
-      const [image] = await uploadedImages(request, "image", ctx.limits, { min: 1, max: 1 });
+      const [image] = await uploadedImages(request, "image", ctx.limits, 1);
       k = (request.body as { k?: number }).k ?? DEFAULT_K;
       vector = await ctx.queue.run(async () => (await ctx.model.encodeImages([image!.data]))[0]!);
       query = { kind: "image", filename: image!.filename };

@@ -12,7 +12,8 @@ export function statusRoutes(app: FastifyInstance, ctx: ServerContext): void {
     const c = ctx.collection;
     return {
       model: { name: ctx.modelName, dir: basename(ctx.model.dir), embedDim: ctx.model.embedDim, maxTextLength: ctx.model.maxTextLength },
-      collection: c ? { ...c.status(), dbFile: basename(c.dbFile) } : null,
+      // Folder and file names only: absolute server paths are nobody's business but the operator's.
+      collection: c ? (({ root, ...rest }) => ({ ...rest, root: root === null ? null : basename(root), dbFile: basename(c.dbFile) }))(c.status()) : null,
       queue: ctx.queue.stats(),
       limits: ctx.limits,
       defaultLabels: DEFAULT_LABELS,
