@@ -6,6 +6,7 @@
         "native/src/addon.cc",
         "native/src/core.cc",
         "native/src/cpu_kernels.cc",
+        "native/src/distributed.cc",
         "native/src/handles.cc",
         "native/src/onednn_int8.cc",
         "native/src/ops_generated.cc",

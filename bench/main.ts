@@ -7,6 +7,7 @@
  *   index   `koclip index` on a folder of JPEGs vs the bare image encoder
  *   search  HNSW top-10 over N 512-d vectors vs exact search (latency, recall, build time)
  *   gpu     training pairs/s on CUDA vs HF transformers' reference number
+ *   dist    data-parallel koclip-emoji training: one rank per core vs one rank on all cores, all-reduce ms/step
  * --quick is a smoke run (short timings, small inputs; the numbers mean nothing).
  */
 import { availableParallelism, cpus } from "node:os";
@@ -23,6 +24,7 @@ const SECTIONS = {
   index: async (): Promise<Run> => (await import("./index_pipeline.js")).benchIndex,
   search: async (): Promise<Run> => (await import("./search.js")).benchSearch,
   gpu: async (): Promise<Run> => (await import("./gpu.js")).benchGpu,
+  dist: async (): Promise<Run> => (await import("./distributed.js")).benchDistributed,
 };
 type Section = keyof typeof SECTIONS;
 

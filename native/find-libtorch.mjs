@@ -81,11 +81,23 @@ if (debian && !onednn && process.argv[2] === "libraries") {
     "new primitives for every new input (ViT-B/32 int8: 186 against 144 ms a batch of 16 here). apt-get install libdnnl-dev, then rebuild.");
 }
 
+// c10d's Gloo process group (CPU collectives for data-parallel training) is compiled into libtorch, but
+// its header includes Gloo's, which Debian ships apart (libgloo-dev); pip builds carry them in include/.
+// NCCL is the GPU backend of CUDA builds (pip's CUDA libtorch has it wherever it has libtorch_cuda).
+const glooHeaders = [join(torch.include[0], "gloo", "config.h"), ...(debian ? ["/usr/include/gloo/config.h"] : [])].some((f) => existsSync(f));
+const c10dHeader = existsSync(join(torch.include[0], "torch", "csrc", "distributed", "c10d", "ProcessGroupGloo.hpp"));
+const gloo = glooHeaders && c10dHeader;
+if (!gloo && c10dHeader && process.argv[2] === "libraries") {
+  console.error("koclip: warning: Gloo's headers are missing (apt-get install libgloo-dev, then rebuild); without them the addon\n" +
+    "has no process groups and `koclip train --nproc` / multi-rank launches are refused.");
+}
+const nccl = gloo && torch.cuda && existsSync(join(torch.include[0], "torch", "csrc", "distributed", "c10d", "ProcessGroupNCCL.hpp"));
+
 const libs = ["-ltorch", "-ltorch_cpu", "-lc10", ...(onednn ? ["-ldnnl"] : [])];
 const field = process.argv[2];
 const out = {
   include_dirs: torch.include.join(" "),
-  defines: [`_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...(torch.cuda ? ["KOCLIP_CUDA=1"] : []), ...(withOpenmpBlas ? ["KOCLIP_OPENMP_BLAS=1"] : []), ...(onednn ? ["KOCLIP_ONEDNN=1"] : [])].join(" "),
+  defines: [`_GLIBCXX_USE_CXX11_ABI=${torch.abi}`, ...(torch.cuda ? ["KOCLIP_CUDA=1"] : []), ...(withOpenmpBlas ? ["KOCLIP_OPENMP_BLAS=1"] : []), ...(onednn ? ["KOCLIP_ONEDNN=1"] : []), ...(gloo ? ["USE_C10D_GLOO"] : []), ...(nccl ? ["USE_C10D_NCCL"] : [])].join(" "),
   // With one OpenMP pool for libtorch and OpenBLAS, the addon's own parallel loops (ATen's inline
   // at::parallel_for, composite.h's attention) join it; they need -fopenmp to run in parallel at all.
   cflags: withOpenmpBlas ? "-fopenmp" : "",
@@ -98,7 +110,7 @@ const out = {
     ...(torch.cuda ? ["-Wl,--no-as-needed", "-ltorch_cuda", "-lc10_cuda", "-Wl,--as-needed"] : []),
     ...libs,
   ].join(" "),
-  summary: JSON.stringify({ ...torch, openmpBlas: withOpenmpBlas, onednn }),
+  summary: JSON.stringify({ ...torch, openmpBlas: withOpenmpBlas, onednn, gloo, nccl }),
 }[field];
 if (out === undefined) {
   console.error(`usage: find-libtorch.mjs include_dirs|defines|cflags|libraries|summary`);

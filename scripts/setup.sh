@@ -13,9 +13,10 @@ $SUDO apt-get update
 # OpenMP build shares libtorch's threads (the pthread build competes with them; see native/find-libtorch.mjs).
 # libdnnl-dev: the headers of the oneDNN libtorch already links, so int8 layers can call it directly
 # (native/src/onednn_int8.h).
+# libgloo-dev: the headers of Gloo, which libtorch's c10d process groups include (native/src/distributed.cc).
 $SUDO apt-get install -y --no-install-recommends \
   ca-certificates g++ make python3 \
-  libtorch-dev libopenblas0-openmp libjemalloc2 libdnnl-dev \
+  libtorch-dev libopenblas0-openmp libjemalloc2 libdnnl-dev libgloo-dev \
   fonts-noto-color-emoji fonts-noto-cjk chromium
 # Node 20+: Debian 12 ships 18, so fetch Node 20's official build from the npm registry when needed.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

@@ -12,6 +12,7 @@
 namespace koclip {
 void RegisterCore(Napi::Env env, Napi::Object exports);
 void InitTensorTable(Napi::Env env);
+void RegisterDistributed(Napi::Env env, Napi::Object exports);
 void RegisterGeneratedOps(Napi::Env env, Napi::Object exports);
 void RegisterQuantized(Napi::Env env, Napi::Object exports);
 void RegisterResample(Napi::Env env, Napi::Object exports);
@@ -37,6 +38,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
 
   koclip::InitTensorTable(env);
   koclip::RegisterCore(env, exports);
+  koclip::RegisterDistributed(env, exports);
   koclip::RegisterGeneratedOps(env, exports);
   koclip::RegisterQuantized(env, exports);
   koclip::RegisterResample(env, exports);

@@ -6,6 +6,10 @@
  *   const report = await indexFolder("/photos", model, { db: "/photos/.koclip-index.db" });
  *   report   // { added: 120, updated: 0, unchanged: 3000, removed: 2, skipped: [...], seconds: 14.2 }
  *
+ * `indexFromEmbeddings` does the same with embeddings made earlier by `koclip embed --out`
+ * (Parquet shards, see embedding_shards.ts): files are still read, hashed and thumbnailed, but
+ * their vectors are looked up by path and sha256 instead of computed.
+ *
  * Pipeline: files are prepared (read, hashed, decoded, thumbnailed, preprocessed) a batch at a
  * time by worker threads, one per core, each taking a slice of the batch (on this thread, a
  * forward pass would block the event loop and the resizes would wait for it). On a GPU the next
@@ -18,12 +22,13 @@
  */
 import { availableParallelism } from "node:os";
 import { resolve } from "node:path";
-import { Worker } from "node:worker_threads";
-import { DEFAULT_MAX_PIXELS, uninitializedFloat32 } from "../image/index.js";
+import { DEFAULT_MAX_PIXELS, type ImageProcessorConfig } from "../image/index.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import { Collection } from "./collection.js";
+import type { EmbeddingShards } from "./embedding_shards.js";
 import { modelIdentity } from "./fingerprint.js";
-import type { Prepared, PrepareRequest } from "./prepare.js";
+import type { Decoded, Prepared } from "./prepare.js";
+import { checkBatchSize, chunks, encodeDecoded, forEachPrepared, MAX_PREPARE_WORKERS, PreparePool } from "./prepare_pool.js";
 import { IndexWriter, type BatchResult } from "./store.js";
 import { walkImages, type FoundFile } from "./walk.js";
 
@@ -67,66 +72,21 @@ export interface IndexOptions {
   annThreshold?: number;
 }
 
-/** Each worker holds its own V8 heap and sharp; past 8 the model, not preparation, is the limit. */
-const MAX_PREPARE_WORKERS = 8;
-
-/** A prepare worker (prepare_worker.ts): one request per slice of a batch, answered in any order. */
-class PrepareWorker {
-  readonly #worker = new Worker(new URL("./prepare_worker.js", import.meta.url));
-  readonly #pending = new Map<number, { resolve: (p: Prepared[]) => void; reject: (e: Error) => void }>();
-  #nextId = 0;
-  /** Set once the worker died: later requests fail at once instead of waiting forever. */
-  #failure: Error | null = null;
-
-  constructor() {
-    this.#worker.on("message", (msg: { id: number; prepared?: Prepared[]; error?: string }) => {
-      const p = this.#pending.get(msg.id);
-      this.#pending.delete(msg.id);
-      if (msg.error !== undefined || !msg.prepared) p?.reject(new Error(msg.error));
-      // Buffers arrive as plain Uint8Arrays; SQLite wants Buffers.
-      else p?.resolve(msg.prepared.map((r) => (r.kind === "pixels" ? { ...r, thumbnail: Buffer.from(r.thumbnail.buffer, r.thumbnail.byteOffset, r.thumbnail.byteLength) } : r)));
-    });
-    this.#worker.on("error", (err) => {
-      this.#failure = err;
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
-    });
-  }
-
-  prepare(request: PrepareRequest): Promise<Prepared[]> {
-    if (this.#failure) return Promise.reject(this.#failure);
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, request });
-    });
-  }
-
-  async close(): Promise<void> {
-    await this.#worker.terminate();
-  }
-}
-
-/** One prepare worker per core; a batch is cut into contiguous slices, one per worker. */
-class PreparePool {
-  readonly #workers: PrepareWorker[];
-
-  constructor(size: number) {
-    this.#workers = Array.from({ length: Math.max(1, size) }, () => new PrepareWorker());
-  }
-
-  async prepare(request: PrepareRequest): Promise<Prepared[]> {
-    const per = Math.ceil(request.files.length / this.#workers.length);
-    const slices = this.#workers.flatMap((w, i) => {
-      const files = request.files.slice(i * per, (i + 1) * per);
-      return files.length ? [w.prepare({ ...request, files })] : [];
-    });
-    return (await Promise.all(slices)).flat();
-  }
-
-  async close(): Promise<void> {
-    await Promise.all(this.#workers.map((w) => w.close()));
-  }
+/** Where an index update gets its embeddings: a model run on the pixels, or vectors made earlier. */
+interface EmbeddingSource {
+  /** Recorded in the index: the model's folder and fingerprint. */
+  model: string;
+  fingerprint: string;
+  embedDim: number;
+  /** The model's preprocessing; null when no pixels are needed. */
+  imageConfig: ImageProcessorConfig | null;
+  batchSize: number;
+  /** Prepare the next batch while this one is embedded (see the file comment). */
+  overlap: boolean;
+  /** An index made by another model: re-embed it all (a model), or refuse (fixed vectors cannot re-embed). */
+  otherModel: "reembed" | "refuse";
+  /** One embedding per decoded file, or the reason it has none. */
+  embed(batch: Decoded[]): Promise<(Float32Array | string)[]>;
 }
 
 /**
@@ -134,19 +94,65 @@ class PreparePool {
  * re-embeds everything: the old rows are dropped in one transaction first (`reembedded`).
  */
 export async function indexFolder(dir: string, model: PretrainedModel, opts: IndexOptions): Promise<IndexReport> {
+  const id = modelIdentity(model.dir);
+  const batchSize = opts.batchSize ?? model.imageBatchSize;
+  return updateIndex(dir, opts, {
+    model: opts.modelName ?? id.model,
+    fingerprint: id.fingerprint,
+    embedDim: model.embedDim,
+    imageConfig: model.imageConfig,
+    batchSize,
+    overlap: model.device.startsWith("cuda"),
+    otherModel: "reembed",
+    embed: (batch) => encodeDecoded(batch, model, batchSize),
+  });
+}
+
+/**
+ * Brings the index at `opts.db` up to date with `dir` from embeddings made earlier (Parquet
+ * shards of `koclip embed --out`, or `koclip export parquet`), without running a model: each
+ * file's vector is the shards' row with its path, used only when its sha256 is the file's.
+ * Files without one are recorded as skipped with the reason; an index made by another model
+ * is refused.
+ *
+ *   const shards = readEmbeddingShards("/scratch/emb");
+ *   await indexFromEmbeddings("/photos", shards, { db: "/photos/.koclip-index.db" });
+ */
+export async function indexFromEmbeddings(dir: string, shards: EmbeddingShards, opts: IndexOptions): Promise<IndexReport> {
+  return updateIndex(dir, opts, {
+    model: opts.modelName ?? shards.model,
+    fingerprint: shards.fingerprint,
+    embedDim: shards.embedDim,
+    imageConfig: null,
+    batchSize: opts.batchSize ?? 64,
+    overlap: false,
+    otherModel: "refuse",
+    embed: async (batch) =>
+      batch.map((d) => {
+        const row = shards.rows.get(d.file.rel);
+        if (!row) return `not in the embeddings ${shards.dir} (added after koclip embed?); index it without --from-embeddings`;
+        if (row.sha256 !== d.hash) return `changed since koclip embed (sha256 ${d.hash.slice(0, 12)}, the embeddings have ${row.sha256.slice(0, 12)}); index it without --from-embeddings`;
+        return row.embedding;
+      }),
+  });
+}
+
+async function updateIndex(dir: string, opts: IndexOptions, source: EmbeddingSource): Promise<IndexReport> {
   const start = performance.now();
   const root = resolve(dir);
-  const batchSize = opts.batchSize ?? model.imageBatchSize;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
+  checkBatchSize(source.batchSize);
   const { files, ignored } = await walkImages(root);
 
   const writer = IndexWriter.open(opts.db);
   const report: IndexReport = { added: 0, updated: 0, unchanged: 0, removed: 0, skipped: [], seconds: 0, ignored, reembedded: 0 };
   let preparer: PreparePool | null = null; // started only when there is work (a re-run with none takes 0.1 s)
   try {
-    const id = modelIdentity(model.dir);
-    report.reembedded = writer.setModel(opts.modelName ?? id.model, id.fingerprint, model.embedDim, root);
+    const recorded = writer.recorded();
+    if (source.otherModel === "refuse" && recorded.fingerprint !== undefined && recorded.images > 0 && recorded.fingerprint !== source.fingerprint) {
+      throw new Error(`${opts.db} was made with model ${recorded.model} (fingerprint ${recorded.fingerprint}), the embeddings with fingerprint ${source.fingerprint}; use another --db`);
+    }
+    report.reembedded = writer.setModel(source.model, source.fingerprint, source.embedDim, root);
     if (opts.annThreshold !== undefined) writer.setAnnThreshold(opts.annThreshold);
     report.removed = writer.removeMissing(new Set(files.map((f) => f.rel)));
     const known = writer.known();
@@ -163,19 +169,17 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
     };
     progress();
 
-    const batches: FoundFile[][] = [];
-    for (let i = 0; i < todo.length; i += batchSize) batches.push(todo.slice(i, i + batchSize));
     if (todo.length) preparer = new PreparePool(Math.min(availableParallelism(), MAX_PREPARE_WORKERS));
-    const prepare = (files: FoundFile[]) =>
-      preparer!.prepare({ files, knownHashes: new Map(files.flatMap((f) => (known.has(f.rel) ? [[f.rel, known.get(f.rel)!.hash]] : []))), imageConfig: model.imageConfig, maxPixels });
-    const overlap = model.device.startsWith("cuda"); // see the file comment
-    let next = batches.length ? prepare(batches[0]!) : null;
-    for (let b = 0; b < batches.length; b++) {
-      const ready = await next!;
-      const prepareNext = () => (b + 1 < batches.length ? prepare(batches[b + 1]!) : null);
-      if (overlap) next = prepareNext();
-      const results = await embedBatch(ready, model, batchSize);
-      if (!overlap) next = prepareNext();
+    const prepare = (batch: FoundFile[]) =>
+      preparer!.prepare({
+        files: batch,
+        knownHashes: new Map(batch.flatMap((f) => (known.has(f.rel) ? [[f.rel, known.get(f.rel)!.hash]] : []))),
+        imageConfig: source.imageConfig,
+        thumbnails: true,
+        maxPixels,
+      });
+    await forEachPrepared(chunks(todo, source.batchSize), prepare, async (ready) => {
+      const results = await embedBatch(ready, source);
       writer.commit(results);
       for (const r of results) {
         if (r.kind === "embedded") known.has(r.rel) ? report.updated++ : report.added++;
@@ -184,7 +188,7 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
       }
       done += results.length;
       progress();
-    }
+    }, source.overlap);
   } finally {
     writer.close();
     await preparer?.close();
@@ -200,24 +204,17 @@ export async function indexFolder(dir: string, model: PretrainedModel, opts: Ind
   return report;
 }
 
-/** Runs the batch's pixels through the model; finished entries pass through. */
-async function embedBatch(batch: Prepared[], model: PretrainedModel, batchSize: number): Promise<BatchResult[]> {
-  const withPixels = batch.filter((p): p is Extract<Prepared, { kind: "pixels" }> => p.kind === "pixels");
-  let embeddings: Float32Array[] = [];
-  if (withPixels.length) {
-    const s = model.encoder.imageSize;
-    const plane = 3 * s * s;
-    const data = uninitializedFloat32(withPixels.length * plane);
-    withPixels.forEach((p, i) => {
-      if (p.pixels.length !== plane) throw new Error(`${p.file.rel}: preprocessing gave ${p.pixels.length} values, the model takes 3x${s}x${s}`);
-      data.set(p.pixels, i * plane);
-    });
-    embeddings = await model.encodeImages([{ data, shape: [withPixels.length, 3, s, s] }], { batchSize });
-  }
+/** Embeds the batch's decoded files; finished entries pass through. */
+async function embedBatch(batch: Prepared[], source: EmbeddingSource): Promise<BatchResult[]> {
+  const decoded = batch.filter((p): p is Decoded => p.kind === "decoded");
+  const embeddings = await source.embed(decoded);
   let e = 0;
   return batch.map((p): BatchResult => {
-    if (p.kind !== "pixels") return p;
+    if (p.kind !== "decoded") return p;
     const { file, hash, width, height, thumbnail } = p;
-    return { kind: "embedded", rel: file.rel, size: file.size, mtimeMs: file.mtimeMs, hash, width, height, embedding: embeddings[e++]!, thumbnail };
+    const embedding = embeddings[e++]!;
+    const base = { rel: file.rel, size: file.size, mtimeMs: file.mtimeMs };
+    if (typeof embedding === "string") return { kind: "skipped", ...base, reason: embedding };
+    return { kind: "embedded", ...base, hash, width, height, embedding, thumbnail: thumbnail! };
   });
 }

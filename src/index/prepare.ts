@@ -1,6 +1,8 @@
 /**
  * Getting files ready for the model: read, hash, decode, thumbnail, CLIP-preprocess. Runs in
  * the prepare workers (prepare_worker.ts), off the main thread whose event loop a forward pass blocks.
+ * Each caller asks only for what it uses: the index wants thumbnails, Parquet shards do not;
+ * ingesting shards wants no pixels (the embeddings are made already).
  */
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
@@ -12,15 +14,30 @@ import type { FoundFile } from "./walk.js";
 /** Longest side of stored thumbnails. */
 export const THUMBNAIL_SIZE = 256;
 
-/** A file ready for the model, or already finished (touched/skipped). */
-export type Prepared = BatchResult | { kind: "pixels"; file: FoundFile; hash: string; width: number; height: number; pixels: Float32Array; thumbnail: Buffer };
+/** A decoded file, or one already finished (touched/skipped). `pixels` and `thumbnail` are null when the request did not ask for them. */
+export type Prepared = BatchResult | Decoded;
+
+/** A file read, hashed and decoded. */
+export interface Decoded {
+  kind: "decoded";
+  file: FoundFile;
+  hash: string;
+  width: number;
+  height: number;
+  /** The model's input, [3, S, S]; null when the request had no imageConfig. */
+  pixels: Float32Array | null;
+  /** JPEG thumbnail; null when the request did not ask for one. */
+  thumbnail: Buffer | null;
+}
 
 /** What preparing a batch needs: the files, the hashes the index has for them, preprocessing. */
 export interface PrepareRequest {
   files: FoundFile[];
   /** rel → sha256 recorded in the index (files it knows). */
   knownHashes: Map<string, string>;
-  imageConfig: ImageProcessorConfig;
+  /** The model's preprocessing; null: no pixels wanted. */
+  imageConfig: ImageProcessorConfig | null;
+  thumbnails: boolean;
   maxPixels: number;
 }
 
@@ -34,14 +51,14 @@ export async function prepareBatch(req: PrepareRequest): Promise<Prepared[]> {
   const worker = async () => {
     while (next < req.files.length) {
       const i = next++;
-      out[i] = await prepareFile(req.files[i]!, req.knownHashes.get(req.files[i]!.rel), req.imageConfig, req.maxPixels);
+      out[i] = await prepareFile(req.files[i]!, req.knownHashes.get(req.files[i]!.rel), req);
     }
   };
   await Promise.all(Array.from({ length: Math.min(req.files.length, 2) }, worker));
   return out;
 }
 
-async function prepareFile(file: FoundFile, knownHash: string | undefined, imageConfig: ImageProcessorConfig, maxPixels: number): Promise<Prepared> {
+async function prepareFile(file: FoundFile, knownHash: string | undefined, req: PrepareRequest): Promise<Prepared> {
   const base = { rel: file.rel, size: file.size, mtimeMs: file.mtimeMs };
   let bytes: Buffer;
   try {
@@ -54,10 +71,10 @@ async function prepareFile(file: FoundFile, knownHash: string | undefined, image
   if (knownHash === hash) return { kind: "touched", ...base };
   if (bytes.length === 0) return { kind: "skipped", ...base, reason: "unreadable: empty file" };
   try {
-    const raw = await decodeImage(bytes, maxPixels);
-    const thumbnail = await jpegThumbnail(raw);
-    const { data } = preprocessRawImage(raw, imageConfig);
-    return { kind: "pixels", file, hash, width: raw.width, height: raw.height, pixels: data, thumbnail };
+    const raw = await decodeImage(bytes, req.maxPixels);
+    const thumbnail = req.thumbnails ? await jpegThumbnail(raw) : null;
+    const pixels = req.imageConfig ? preprocessRawImage(raw, req.imageConfig).data : null;
+    return { kind: "decoded", file, hash, width: raw.width, height: raw.height, pixels, thumbnail };
   } catch (err) {
     const message = oneLine((err as Error).message.replace("buffer", file.rel));
     return { kind: "skipped", ...base, reason: `${err instanceof ImageDecodeError ? err.reason : "unreadable"}: ${message}` };

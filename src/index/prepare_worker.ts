@@ -11,7 +11,7 @@ import { prepareBatch, type PrepareRequest } from "./prepare.js";
 parentPort!.on("message", (msg: { id: number; request: PrepareRequest }) => {
   prepareBatch(msg.request).then(
     (prepared) => {
-      const transfer = prepared.flatMap((p) => (p.kind === "pixels" ? [p.pixels.buffer as ArrayBuffer] : []));
+      const transfer = prepared.flatMap((p) => (p.kind === "decoded" && p.pixels ? [p.pixels.buffer as ArrayBuffer] : []));
       parentPort!.postMessage({ id: msg.id, prepared }, transfer);
     },
     (err: Error) => parentPort!.postMessage({ id: msg.id, error: err.message }),

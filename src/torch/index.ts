@@ -9,3 +9,4 @@ export { Int8Linear, quantizedEngine } from "./quantized.js";
 export { resampleAxisU8, type AxisTaps } from "./resample.js";
 export { setNumThreads, numThreads, cudaAvailable, cudaSynchronize, liveTensors, externalBytes, buildInfo } from "./runtime.js";
 export type { BuildInfo } from "./native.js";
+export { ProcessGroup, DistributedError, worldFromEnv, distributedBackends, DEFAULT_MASTER_PORT, type World, type Backend, type ReduceOp, type ProcessGroupOptions } from "./distributed.js";

@@ -53,6 +53,25 @@ export interface NativeQuantized {
   quantizedEngine(): string;
 }
 
+/** A TCPStore and a c10d process group (opaque Externals); see distributed.ts. */
+export type NativeStore = object & { readonly __store: unique symbol };
+export type NativeGroup = object & { readonly __processGroup: unique symbol };
+
+/** Hand-written exports of native/src/distributed.cc (all but the first absent when built without Gloo). */
+export interface NativeDistributed {
+  distributedBackends(): ("gloo" | "nccl")[];
+  storeCreate(host: string, port: number, isServer: boolean, timeoutMs: number): NativeStore;
+  storeSet(store: NativeStore, key: string, value: string): void;
+  storeGet(store: NativeStore, key: string, timeoutMs: number): string;
+  storeAdd(store: NativeStore, key: string, delta: number): number;
+  processGroupCreate(store: NativeStore, backend: "gloo" | "nccl", rank: number, size: number, timeoutMs: number, device: string): NativeGroup;
+  processGroupRelease(group: NativeGroup): void;
+  allReduce(group: NativeGroup, tensors: Handle[], op: "sum" | "max", timeoutMs: number): void;
+  allGather(group: NativeGroup, tensor: Handle, timeoutMs: number): Handle[];
+  broadcast(group: NativeGroup, tensor: Handle, root: number, timeoutMs: number): void;
+  barrier(group: NativeGroup, timeoutMs: number): void;
+}
+
 /** Hand-written exports of native/src/resample.cc (see src/torch/resample.ts). */
 export interface NativeResample {
   resampleAxisU8(src: Uint8Array, outer: number, axis: number, inner: number, first: Int32Array, count: Int32Array, weights: Int32Array, ksize: number, bits: number): Uint8Array;
@@ -84,13 +103,13 @@ function packageRoot(): string {
   return dir;
 }
 
-function load(): NativeCore & NativeQuantized & NativeResample & NativeOps {
+function load(): NativeCore & NativeQuantized & NativeResample & NativeDistributed & NativeOps {
   const file = process.env.KOCLIP_ADDON ?? join(packageRoot(), "build", "Release", "koclip.node");
   if (!existsSync(file)) {
     throw new Error(`koclip: native addon not built (${file} is missing). Install libtorch (apt-get install libtorch-dev ` +
       `libopenblas0-openmp) and run \`npm rebuild koclip\` (or \`npm run install\` in a checkout).`);
   }
-  return createRequire(import.meta.url)(file) as NativeCore & NativeQuantized & NativeResample & NativeOps;
+  return createRequire(import.meta.url)(file) as NativeCore & NativeQuantized & NativeResample & NativeDistributed & NativeOps;
 }
 
 /** The loaded addon. */

@@ -39,6 +39,11 @@ export interface LoaderOptions {
   positiveKey: string | null;
   /** Random order and augmentation (training) or fixed order, first caption, no augmentation (validation). */
   train: boolean;
+  /**
+   * Data-parallel training: build only rows [index·B/count, (index+1)·B/count) of each batch of
+   * batchSize B. A row's augmentation depends on its position in the whole batch, never on the shard.
+   */
+  shard?: { index: number; count: number };
 }
 
 export interface Batch {
@@ -117,15 +122,17 @@ export class PairLoader {
     return o;
   }
 
-  /** Batch `index` of `epoch`: the same pixels and captions every time it is asked for. */
+  /** Batch `index` of `epoch` (this loader's shard of it): the same pixels and captions every time it is asked for. */
   batch(epoch: number, index: number): Batch {
-    const { batchSize, imageConfig } = this.opts;
+    const { batchSize, imageConfig, shard } = this.opts;
+    const rowsPerShard = shard ? batchSize / shard.count : batchSize;
+    const first = shard ? shard.index * rowsPerShard : 0;
     const order = this.#order(epoch);
     const side = imageConfig.cropSize.height;
-    const pixels = uninitializedFloat32(batchSize * 3 * side * side); // every image is written below
+    const pixels = uninitializedFloat32(rowsPerShard * 3 * side * side); // every image is written below
     const texts: string[] = [];
     const groups: string[] = [];
-    for (let b = 0; b < batchSize; b++) {
+    for (let b = first; b < first + rowsPerShard; b++) {
       const r = order[index * batchSize + b]!;
       const row = this.rows[r]!;
       const rng = new SeededRandom(`${this.opts.seed}|sample|${epoch}|${index}|${b}`);
@@ -143,9 +150,9 @@ export class PairLoader {
         // Draw only when blur is on, so runs without it keep the random stream (and batches) they had before blur existed.
         if (this.opts.blur > 0 && rng.next() < this.opts.blur) img = blur3(img);
       }
-      pixels.set(preprocessRawImage(img, imageConfig).data, b * 3 * side * side);
-      const first = !this.opts.train || row.texts.length === 1 || rng.next() < this.opts.firstCaptionProb;
-      let text = first ? row.texts[0]! : row.texts[1 + Math.floor(rng.next() * (row.texts.length - 1))]!;
+      pixels.set(preprocessRawImage(img, imageConfig).data, (b - first) * 3 * side * side);
+      const firstCaption = !this.opts.train || row.texts.length === 1 || rng.next() < this.opts.firstCaptionProb;
+      let text = firstCaption ? row.texts[0]! : row.texts[1 + Math.floor(rng.next() * (row.texts.length - 1))]!;
       const { templates, templateProb } = this.opts;
       if (this.opts.train && templates && templateProb > 0 && rng.next() < templateProb) {
         const set = HANGUL.test(text) ? templates.hangul : templates.other;
@@ -155,7 +162,7 @@ export class PairLoader {
       const key = this.opts.positiveKey ? row.extra[this.opts.positiveKey] : undefined;
       groups.push(key === undefined ? row.image : String(key));
     }
-    return { pixels, shape: [batchSize, 3, side, side], texts, groups };
+    return { pixels, shape: [rowsPerShard, 3, side, side], texts, groups };
   }
 }
 

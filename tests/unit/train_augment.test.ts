@@ -136,6 +136,22 @@ describe("loader with transparent foregrounds", () => {
     assert.deepEqual(val.texts, ["고양이 0", "cat 1", "고양이 2", "cat 3"]);
   });
 
+  it("a data-parallel shard is exactly its rows of the whole batch: pixels, captions, groups", async () => {
+    const resolved = resolveForegrounds(rows, "foreground", dir);
+    const whole = (await PairLoader.create(resolved, { ...opts(true), firstCaptionProb: 0.5 })).batch(1, 0);
+    const image = 3 * 16 * 16;
+    for (const count of [2, 4]) {
+      for (let index = 0; index < count; index++) {
+        const shard = (await PairLoader.create(resolved, { ...opts(true), firstCaptionProb: 0.5, shard: { index, count } })).batch(1, 0);
+        const per = 4 / count;
+        assert.deepEqual(shard.shape, [per, 3, 16, 16]);
+        assert.deepEqual(shard.pixels, whole.pixels.slice(index * per * image, (index + 1) * per * image), `shard ${index} of ${count}`);
+        assert.deepEqual(shard.texts, whole.texts.slice(index * per, (index + 1) * per));
+        assert.deepEqual(shard.groups, whole.groups.slice(index * per, (index + 1) * per));
+      }
+    }
+  });
+
   it("trains on the foreground alone: a broken foreground is a bad row, the baked image is not read", async () => {
     writeFileSync(join(dir, "broken.png"), "not a png");
     const resolved = resolveForegrounds([

@@ -5,6 +5,7 @@ import { classifyCommand } from "./classify.js";
 import { compareCommand } from "./compare.js";
 import { embedCommand } from "./embed.js";
 import { evalCommand } from "./eval.js";
+import { exportCommand } from "./export.js";
 import { indexCommand } from "./index_folder.js";
 import { searchCommand } from "./search.js";
 import { serveCommand } from "./serve.js";
@@ -12,6 +13,6 @@ import { tokenizerCommand } from "./tokenizer.js";
 import { trainCommand } from "./train.js";
 
 export const COMMANDS: Command[] = [
-  indexCommand, searchCommand, classifyCommand, serveCommand, embedCommand,
+  indexCommand, searchCommand, classifyCommand, serveCommand, embedCommand, exportCommand,
   trainCommand, evalCommand, compareCommand, tokenizerCommand, dataCommand,
 ];

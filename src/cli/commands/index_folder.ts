@@ -2,8 +2,10 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Collection } from "../../index/collection.js";
-import { indexFolder, type IndexProgress, type IndexReport } from "../../index/build.js";
+import { indexFolder, indexFromEmbeddings, type IndexProgress, type IndexReport } from "../../index/build.js";
 import { resolveModelDir } from "../../index/default_model.js";
+import { readEmbeddingShards } from "../../index/embedding_shards.js";
+import { modelIdentity } from "../../index/fingerprint.js";
 import { loadModel } from "../../models/load.js";
 import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
@@ -19,9 +21,17 @@ re-embedded, deleted ones removed. A run killed at any point can simply be run a
 Unreadable or oversized images are recorded as skipped with the reason, never fatal.
 Indexing with a different model than the index was made with re-embeds every image.
 
+With --from-embeddings OUT the vectors come from the Parquet parts of \`koclip embed --images DIR
+--out OUT\` (or \`koclip export parquet\`) instead of a model run: files are still read, hashed
+and thumbnailed, and each takes the vector of the part row with its path and sha256. Files with
+none (added or changed since) are recorded as skipped with the reason. The parts must form one
+complete run of one model; an index made with another model is refused.
+
 options:
   --db FILE            index file (default DIR/${DEFAULT_DB_NAME})
-  --model DIR          model folder (default: the index's model, else models/koclip-emoji)
+  --model DIR          model folder (default: the index's model, else models/koclip-emoji;
+                       with --from-embeddings: the model the parts name, checked by fingerprint)
+  --from-embeddings OUT  take the vectors from OUT/part-*.parquet instead of running the model
   --max-pixels N       skip images with more pixels than this (default 100000000)
   --batch-size N       images per forward pass (default 16 on the CPU, 32 on a GPU)
   --ann-threshold N    rows from which search uses HNSW instead of exact (default 20000;
@@ -66,6 +76,7 @@ export const indexCommand: Command = {
       precision: { type: "string" },
       json: { type: "boolean" },
       quiet: { type: "boolean" },
+      "from-embeddings": { type: "string" },
     }, true);
     if (positionals.length !== 1) throw new UsageError(positionals.length ? `give one folder, got ${positionals.length}` : "give the folder to index");
     const dir = positionals[0]!;
@@ -76,6 +87,26 @@ export const indexCommand: Command = {
     const precision = precisionFlag(values.precision);
     const annThreshold = intFlag("ann-threshold", values["ann-threshold"], 0);
 
+    const tty = process.stderr.isTTY === true;
+    const onProgress = values.quiet
+      ? undefined
+      : (p: IndexProgress) => process.stderr.write(tty ? `\r${progressLine(p)}` : `${progressLine(p)}\n`);
+    const print = (report: IndexReport, model: string) => {
+      if (tty && !values.quiet) process.stderr.write("\n");
+      if (values.json) process.stdout.write(JSON.stringify({ db, model, ...report }) + "\n");
+      else console.log(summary(dir, report));
+    };
+    if (values["from-embeddings"] !== undefined) {
+      if (values.device !== undefined || values.precision !== undefined) throw new UsageError("--device and --precision choose how a model runs; --from-embeddings runs none");
+      const shards = readEmbeddingShards(values["from-embeddings"]);
+      const modelDir = values.model ?? shards.model;
+      if (!existsSync(modelDir)) throw new Error(`the embeddings were made with ${shards.model}, which is not on this machine; give --model DIR (a copy of it), which search needs for text queries`);
+      const id = modelIdentity(modelDir);
+      if (id.fingerprint !== shards.fingerprint) throw new Error(`${modelDir} has fingerprint ${id.fingerprint}, the embeddings were made by a model with ${shards.fingerprint} (${shards.model})`);
+      print(await indexFromEmbeddings(dir, shards, { db, modelName: id.model, maxPixels, batchSize, annThreshold, onProgress }), id.model);
+      return 0;
+    }
+
     let recordedModel: string | null = null;
     if (existsSync(db)) {
       const c = Collection.open(db, { readonly: true });
@@ -83,15 +114,8 @@ export const indexCommand: Command = {
       c.close();
     }
     const model = await loadModel(resolveModelDir(values.model, [recordedModel]), { device: values.device, precision });
-    const tty = process.stderr.isTTY === true;
-    const onProgress = values.quiet
-      ? undefined
-      : (p: IndexProgress) => process.stderr.write(tty ? `\r${progressLine(p)}` : `${progressLine(p)}\n`);
     try {
-      const report = await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, onProgress });
-      if (tty && !values.quiet) process.stderr.write("\n");
-      if (values.json) process.stdout.write(JSON.stringify({ db, model: model.dir, ...report }) + "\n");
-      else console.log(summary(dir, report));
+      print(await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, onProgress }), model.dir);
     } finally {
       model.dispose();
     }

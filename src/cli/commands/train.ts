@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from "../../train/config.js";
 import { train, writeCurves, type TrainProgress } from "../../train/train.js";
+import { ProcessGroup, worldFromEnv } from "../../torch/index.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
+import { launchLocal } from "../launch.js";
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
 const FIELDS = Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[];
@@ -21,7 +23,12 @@ ${FIELDS.map((k) => `  --${kebab(k)}${typeof DEFAULT_TRAIN_CONFIG[k] === "boolea
 
   --freeze vision trains the text side only (LiT); --amp bf16 uses bfloat16 matmuls;
   --positive-key key treats rows with the same dataset field as positives of each other;
-  --resume continues bit-exactly from the newest checkpoint in --out/checkpoints.`;
+  --resume continues bit-exactly from the newest checkpoint in --out/checkpoints.
+
+data-parallel (docs/distributed.md):
+  --nproc N                starts N local ranks (1/N of the cores each); --batch-size is the global batch
+  --dist-timeout S         seconds a rank waits for its peers before failing (300)
+  Under torchrun (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT set), each process is one rank.`;
 
 function parseValue(key: keyof TrainConfig, raw: string | boolean): unknown {
   const def = DEFAULT_TRAIN_CONFIG[key];
@@ -63,7 +70,9 @@ export const trainCommand: Command = {
   summary: "train or fine-tune a dual encoder on image–caption pairs",
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
-    const options: Record<string, { type: "string" | "boolean" }> = { config: { type: "string" }, plot: { type: "string" } };
+    const options: Record<string, { type: "string" | "boolean" }> = {
+      config: { type: "string" }, plot: { type: "string" }, nproc: { type: "string" }, "dist-timeout": { type: "string" },
+    };
     for (const k of FIELDS) options[kebab(k)] = { type: typeof DEFAULT_TRAIN_CONFIG[k] === "boolean" ? "boolean" : "string" };
     const values = parseFlags(argv, options).values as Record<string, string | boolean | undefined>;
     if (typeof values.plot === "string") {
@@ -81,9 +90,28 @@ export const trainCommand: Command = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const result = await train(cfg, progressPrinter());
-    if (process.stderr.isTTY) process.stderr.write("\n");
-    console.log(JSON.stringify({ out: cfg.out, ...result }));
+    const nproc = values.nproc === undefined ? 1 : Number(values.nproc);
+    if (!Number.isInteger(nproc) || nproc < 1) throw new UsageError(`--nproc expects a whole number >= 1, got '${values.nproc}'`);
+    const timeoutS = values["dist-timeout"] === undefined ? 300 : Number(values["dist-timeout"]);
+    if (!(timeoutS > 0)) throw new UsageError(`--dist-timeout expects seconds > 0, got '${values["dist-timeout"]}'`);
+    const world = worldFromEnv();
+    if (nproc > 1) {
+      if (world.worldSize > 1) throw new UsageError(`--nproc ${nproc} inside a launched job (WORLD_SIZE=${world.worldSize} is set): use one or the other`);
+      if (cfg.batchSize % nproc !== 0) throw new UsageError(`--batch-size ${cfg.batchSize} does not split evenly over --nproc ${nproc}`);
+      const args = ["train", ...argv.filter((a, i) => a !== "--nproc" && argv[i - 1] !== "--nproc" && !a.startsWith("--nproc="))];
+      // Local peers see a dead rank's connections close at once and fail within seconds (naming
+      // it); a rank stuck elsewhere (say, talking to a foreign server on MASTER_PORT) is not waited for.
+      return launchLocal({ nproc, args, graceMs: Math.min(timeoutS * 1000, 10_000) });
+    }
+    const group = world.worldSize > 1 ? ProcessGroup.init(world, { timeoutMs: timeoutS * 1000 }) : null;
+    const lead = world.rank === 0;
+    try {
+      const result = await train(cfg, lead ? progressPrinter() : undefined, lead ? console.error : () => {}, group);
+      if (lead && process.stderr.isTTY) process.stderr.write("\n");
+      if (lead) console.log(JSON.stringify({ out: cfg.out, ...result }));
+    } finally {
+      group?.dispose();
+    }
     return 0;
   },
 };
