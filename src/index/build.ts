@@ -129,7 +129,7 @@ export async function indexFromEmbeddings(dir: string, shards: EmbeddingShards, 
     fingerprint: shards.fingerprint,
     embedDim: shards.embedDim,
     imageConfig: null,
-    batchSize: opts.batchSize ?? 64,
+    batchSize: opts.batchSize ?? 64, // files per commit: no forward pass sets a size here
     overlap: false,
     otherModel: "refuse",
     embed: async (batch) =>

@@ -9,7 +9,7 @@
  *   // /scratch/emb/part-00001-of-00002.parquet: images 24..47 of 48
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { join, resolve } from "node:path";
 import { DEFAULT_MAX_PIXELS } from "../image/index.js";
@@ -86,6 +86,7 @@ export async function planShard(root: string, modelDir: string, world: { rank: n
  */
 export function checkOutFolder(out: string, worldSize: number): void {
   if (!existsSync(out)) return;
+  if (!statSync(out).isDirectory()) throw new Error(`${out} is a file; --out takes a folder`);
   for (const name of readdirSync(out)) {
     const m = PART_FILE.exec(name);
     if (m && Number(m[2]) !== worldSize) throw new Error(`${out} holds ${name}, from a run with ${Number(m[2])} ranks, and this run has ${worldSize}; use an empty --out`);
@@ -104,6 +105,8 @@ export interface EmbedShardOptions {
   batchSize?: number;
   maxPixels?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Threads that read and decode images (default: one per core, at most MAX_PREPARE_WORKERS). */
+  prepareWorkers?: number;
 }
 
 /**
@@ -115,11 +118,13 @@ export async function embedShard(plan: ShardPlan, model: PretrainedModel, opts: 
   const started = performance.now();
   const batchSize = opts.batchSize ?? model.imageBatchSize;
   checkBatchSize(batchSize);
+  const loaded = modelIdentity(model.dir).fingerprint;
+  if (loaded !== plan.modelFingerprint) throw new Error(`the model loaded from ${model.dir} has fingerprint ${loaded}, the plan was made for ${plan.modelFingerprint}`);
   const mine = plan.files.slice(plan.start, plan.end);
   const idOf = new Map(mine.map((f, i) => [f.rel, plan.start + i]));
   const rows: EmbeddingRow[] = [];
   const skipped: SkippedFile[] = [];
-  const preparer = mine.length ? new PreparePool(Math.min(availableParallelism(), MAX_PREPARE_WORKERS)) : null;
+  const preparer = mine.length ? new PreparePool(Math.min(opts.prepareWorkers ?? availableParallelism(), MAX_PREPARE_WORKERS)) : null;
   try {
     const prepare = (files: FoundFile[]) => preparer!.prepare({ files, knownHashes: new Map(), imageConfig: model.imageConfig, thumbnails: false, maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS, preprocessing: "exact" });
     await forEachPrepared(chunks(mine, batchSize), prepare, async (ready) => {

@@ -97,6 +97,8 @@ export class ProcessGroup implements Disposable {
   private constructor(
     readonly rank: number,
     readonly size: number,
+    /** This rank's index among the ranks on its machine (picks its GPU). */
+    readonly localRank: number,
     readonly backend: Backend,
     readonly timeoutMs: number,
     store: NativeStore,
@@ -163,7 +165,7 @@ export class ProcessGroup implements Disposable {
     } catch (err) {
       throw new DistributedError(`rank ${rank}: connecting the ${backend} group failed: ${firstLine(err)}`);
     }
-    return new ProcessGroup(rank, worldSize, backend, timeoutMs, store, group);
+    return new ProcessGroup(rank, worldSize, world.localRank, backend, timeoutMs, store, group);
   }
 
   #live(): NativeGroup {
@@ -231,7 +233,8 @@ export class ProcessGroup implements Disposable {
 
   /**
    * Checks that every rank holds the same `value` for `what` (a config, a data fingerprint);
-   * throws on every rank, naming the ranks that differ from rank 0, when they do not.
+   * throws on every rank, naming the ranks that differ from rank 0, when they do not. Each
+   * `what` can be agreed on once per group (the values stay in the store under that name).
    */
   agree(what: string, value: string): void {
     this.#live();

@@ -271,13 +271,15 @@ async function finish(model: PretrainedModel, cfg: TrainConfig, result: TrainRes
  * logs, validates, checkpoints and saves; the others return the same result without writing.
  * `--resume` reads the checkpoint on every rank, so cfg.out must be a folder all ranks can read.
  */
-export async function train(cfg: TrainConfig, onProgress?: (p: TrainProgress) => void, log: (line: string) => void = console.error, group: ProcessGroup | null = null): Promise<TrainResult> {
+export async function train(givenCfg: TrainConfig, onProgress?: (p: TrainProgress) => void, log: (line: string) => void = console.error, group: ProcessGroup | null = null): Promise<TrainResult> {
   const started = performance.now();
   const lead = group === null || group.rank === 0;
   if (group) {
-    group.agree("training config", JSON.stringify(cfg));
-    if (cfg.batchSize % group.size !== 0) throw new Error(`--batch-size ${cfg.batchSize} does not split evenly over ${group.size} ranks`);
+    group.agree("training config", JSON.stringify(givenCfg));
+    if (givenCfg.batchSize % group.size !== 0) throw new Error(`--batch-size ${givenCfg.batchSize} does not split evenly over ${group.size} ranks`);
   }
+  // Ranks on one machine given "cuda" take one GPU each, by LOCAL_RANK (NCCL needs them apart).
+  const cfg = group && givenCfg.device === "cuda" ? { ...givenCfg, device: `cuda:${group.localRank}` } : givenCfg;
   const resultFile = join(cfg.out, "train_result.json");
   const finished = cfg.resume ? finishedRun(cfg, resultFile) : null;
   if (finished) {

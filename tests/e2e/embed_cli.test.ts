@@ -46,5 +46,5 @@ test("koclip embed: usage errors exit 2 with the usage, load errors exit 1 with 
   assert.match(badImage.stderr, /package\.json/);
   const unknown = run("frobnicate");
   assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /unknown command 'frobnicate' \(known: index, search, classify, serve, embed, train, eval, compare, tokenizer, data\)/);
+  assert.match(unknown.stderr, /unknown command 'frobnicate' \(known: index, search, classify, serve, embed, train, eval, compare, export, tokenizer, data\)/);
 });

@@ -185,6 +185,10 @@ test("ranks started with different world sizes or models fail before writing any
   const stale = run("embed", "--model", MODEL, "--images", photos, "--out", shards);
   assert.equal(stale.status, 1);
   assert.match(stale.stderr, /holds part-00000-of-00002\.parquet, from a run with 2 ranks, and this run has 1; use an empty --out/);
+  writeFileSync(join(work, "a-file"), "");
+  const onFile = run("embed", "--model", MODEL, "--images", photos, "--out", join(work, "a-file"));
+  assert.equal(onFile.status, 1);
+  assert.match(onFile.stderr, /a-file is a file; --out takes a folder/);
 });
 
 test("koclip index --from-embeddings refuses incomplete parts, another model, and an index of another model", () => {

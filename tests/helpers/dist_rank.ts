@@ -3,6 +3,7 @@
 // JSON on stdout; a DistributedError goes to stderr as one line and exits with status 1.
 import { ProcessGroup, worldFromEnv } from "../../src/torch/distributed.js";
 import { tensor } from "../../src/torch/index.js";
+import { toyGradients } from "./toy_contrastive.js";
 
 const scenario = process.argv[2];
 try {
@@ -22,6 +23,13 @@ try {
     group.agree("test config", "same");
     group.barrier();
     console.log(JSON.stringify({ sum: sum.toArray(), avg: avg.toArray(), max: max.toArray(), gathered: gathered.map((t) => t.toArray()), bcast: bcast.toArray() }));
+  } else if (scenario === "toy") {
+    console.log(JSON.stringify(toyGradients(group)));
+  } else if (scenario === "linger") {
+    // Keeps the group up for a few seconds, so that a late process can try to join it.
+    group.barrier();
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5000);
+    group.barrier();
   } else if (scenario === "disagree") {
     group.agree("test config", `config of rank ${r}`);
   } else if (scenario === "die") {

@@ -2,11 +2,12 @@
  * `koclip embed`: prints L2-normalised embeddings of texts and/or images as JSON lines, or
  * embeds a whole folder into Parquet shards, one per rank of a torchrun-style launch.
  */
+import { availableParallelism } from "node:os";
 import { DEFAULT_MAX_PIXELS } from "../../image/index.js";
 import { checkOutFolder, embedShard, planShard } from "../../index/embedding_shards.js";
 import { loadModel } from "../../models/load.js";
 import type { Precision } from "../../nn/index.js";
-import { ProcessGroup, worldFromEnv } from "../../torch/index.js";
+import { ProcessGroup, setNumThreads, worldFromEnv } from "../../torch/index.js";
 import { launchLocal } from "../launch.js";
 import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
@@ -115,6 +116,10 @@ interface FolderOptions {
 async function embedFolder(modelDir: string, dir: string, out: string, opts: FolderOptions): Promise<number> {
   const world = worldFromEnv();
   const who = world.worldSize > 1 ? `rank ${world.rank}/${world.worldSize}: ` : "";
+  // Ranks sharing a machine share its cores, for libtorch's threads and for the prepare workers
+  // (torchrun sets LOCAL_WORLD_SIZE; KOCLIP_NUM_THREADS overrides the former), as koclip train does.
+  const coreShare = Math.max(1, Math.floor(availableParallelism() / world.localWorldSize));
+  if (world.worldSize > 1 && !process.env.KOCLIP_NUM_THREADS) setNumThreads(coreShare);
   checkOutFolder(out, world.worldSize);
   const plan = await planShard(dir, modelDir, world, { precision: opts.precision, "max pixels": String(opts.maxPixels), "vision tower": opts.vision ?? "(the model's)" }, opts.fileList);
   // Joining checks the world size; then every setting, before any rank loads a model or writes.
@@ -128,7 +133,7 @@ async function embedFolder(modelDir: string, dir: string, out: string, opts: Fol
     const device = opts.device === "cuda" && world.worldSize > 1 ? `cuda:${world.localRank}` : opts.device;
     model = await loadModel(modelDir, { vision: opts.vision, device, precision: opts.precision });
     const onProgress = opts.quiet ? undefined : (done: number, total: number) => process.stderr.write(`${who}${done}/${total} images\n`);
-    const report = await embedShard(plan, model, { out, batchSize: opts.batchSize, maxPixels: opts.maxPixels, onProgress });
+    const report = await embedShard(plan, model, { out, batchSize: opts.batchSize, maxPixels: opts.maxPixels, onProgress, prepareWorkers: coreShare });
     const slice = plan.end > plan.start ? `${plan.start}..${plan.end - 1}` : "none";
     console.log(`${who}wrote ${report.file}: ${report.rows} images (${slice} of ${plan.files.length}), ${report.skipped.length} skipped (${report.seconds.toFixed(1)} s)`);
     for (const s of report.skipped) console.log(`  skipped ${s.path}: ${s.reason}`);

@@ -13,6 +13,6 @@ import { tokenizerCommand } from "./tokenizer.js";
 import { trainCommand } from "./train.js";
 
 export const COMMANDS: Command[] = [
-  indexCommand, searchCommand, classifyCommand, serveCommand, embedCommand, exportCommand,
-  trainCommand, evalCommand, compareCommand, tokenizerCommand, dataCommand,
+  indexCommand, searchCommand, classifyCommand, serveCommand, embedCommand,
+  trainCommand, evalCommand, compareCommand, exportCommand, tokenizerCommand, dataCommand,
 ];

@@ -1,9 +1,10 @@
 /** `koclip train`: contrastive training or fine-tuning; every TrainConfig field is a flag. */
 import { existsSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from "../../train/config.js";
 import { train, writeCurves, type TrainProgress } from "../../train/train.js";
-import { ProcessGroup, worldFromEnv } from "../../torch/index.js";
+import { ProcessGroup, setNumThreads, worldFromEnv } from "../../torch/index.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 import { launchLocal } from "../launch.js";
 
@@ -103,6 +104,8 @@ export const trainCommand: Command = {
       // it); a rank stuck elsewhere (say, talking to a foreign server on MASTER_PORT) is not waited for.
       return launchLocal({ nproc, args, graceMs: Math.min(timeoutS * 1000, 10_000) });
     }
+    // Ranks sharing a machine share its cores (torchrun sets LOCAL_WORLD_SIZE; KOCLIP_NUM_THREADS overrides).
+    if (world.worldSize > 1 && !process.env.KOCLIP_NUM_THREADS) setNumThreads(Math.max(1, Math.floor(availableParallelism() / world.localWorldSize)));
     const group = world.worldSize > 1 ? ProcessGroup.init(world, { timeoutMs: timeoutS * 1000 }) : null;
     const lead = world.rank === 0;
     try {

@@ -9,6 +9,7 @@ import { test } from "node:test";
 import { freePort } from "../../../src/cli/launch.js";
 import { DEFAULT_MASTER_PORT, DistributedError, ProcessGroup, distributedBackends, worldFromEnv } from "../../../src/torch/distributed.js";
 import { REPO_ROOT } from "../../helpers/fixtures.js";
+import { toyGradients } from "../../helpers/toy_contrastive.js";
 
 const RANK_SCRIPT = join(REPO_ROOT, "dist", "tests", "helpers", "dist_rank.js");
 
@@ -55,6 +56,22 @@ test("two ranks: allReduce (sum, avg, max), allGather, broadcast, agree, barrier
   }
 });
 
+test("gather-with-grad + summed gradients (logit scale averaged) give the 1-rank gradient of the global-batch loss", async () => {
+  const reference = toyGradients(null);
+  for (const size of [2, 4]) {
+    const ranks = await runWorld("toy", Array(size).fill(size));
+    for (const r of ranks) {
+      assert.equal(r.status, 0, r.stderr);
+      const got = JSON.parse(r.stdout) as typeof reference;
+      assert.ok(Math.abs(got.loss - reference.loss) < 1e-6, `${size} ranks, rank ${r.rank}: loss ${got.loss} vs ${reference.loss}`);
+      got.grads.forEach((g, p) => g.forEach((v, i) => {
+        const want = reference.grads[p]![i]!;
+        assert.ok(Math.abs(v - want) < 1e-5 * Math.max(1, Math.abs(want)), `${size} ranks, rank ${r.rank}, parameter ${p}[${i}]: ${v} vs ${want}`);
+      }));
+    }
+  }
+});
+
 test("a rank 0 whose port is taken fails at once, naming the port", async () => {
   const server = createServer();
   await new Promise<void>((res) => server.listen(0, res));
@@ -88,4 +105,15 @@ test("a rank killed mid-job: the survivor's next collective fails within seconds
   assert.equal(r0!.status, 1);
   assert.match(r0!.stderr, /^rank 0: allReduce failed: lost rank 1 \(.+\)$/);
   assert.ok(r0!.seconds < 30, `rank 0 took ${r0!.seconds} s, well past the peer-report wait yet far below the 60 s timeout`);
+});
+
+test("a second process claiming a taken rank is refused; the group it tried to join works", async () => {
+  const port = String(await freePort());
+  const env = (rank: number) => ({ RANK: String(rank), WORLD_SIZE: "2", MASTER_ADDR: "127.0.0.1", MASTER_PORT: port });
+  const [rank0, a, b] = await Promise.all([runRank("linger", env(0)), runRank("linger", env(1)), runRank("linger", env(1))]);
+  assert.equal(rank0.status, 0, rank0.stderr);
+  const [refused, joined] = a.status === 0 ? [b, a] : [a, b];
+  assert.equal(joined.status, 0, joined.stderr);
+  assert.equal(refused.status, 1);
+  assert.equal(refused.stderr, `rank 1: another process at 127.0.0.1:${port} already joined as rank 1`);
 });
