@@ -100,10 +100,11 @@ export function benchTokenizer(): Promise<Tokenizer> {
 }
 
 /**
- * `count` Photos for `koclip index`: `width`×`height` JPEGs, each an OpenMoji emoji composited at
- * a seeded place over seeded colour noise (noise keeps the JPEGs photo-sized: ~100 KB at 640×480).
+ * `count` Photos for `koclip index`: `width`×`height` images (JPEG unless `format` says), each an
+ * OpenMoji emoji composited at a seeded place over seeded colour noise (noise keeps the JPEGs
+ * photo-sized: ~100 KB at 640×480).
  */
-export async function makePhotoFolder(dir: string, count: number, width: number, height: number): Promise<void> {
+export async function makePhotoFolder(dir: string, count: number, width: number, height: number, format: "jpeg" | "png" | "webp" = "jpeg"): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const glyphs = await emojiPngs(Math.min(count, 64), Math.round(Math.min(width, height) * 0.6));
   const noise = (rng: SeededRandom) => {
@@ -118,7 +119,7 @@ export async function makePhotoFolder(dir: string, count: number, width: number,
     const side = Math.round(Math.min(width, height) * 0.6);
     await sharp(noise(rng), { raw: { width, height, channels: 3 } })
       .composite([{ input: glyph, left: rng.int(0, width - side), top: rng.int(0, height - side) }])
-      .jpeg({ quality: 90 })
-      .toFile(join(dir, `photo${String(i).padStart(4, "0")}.jpg`));
+      .toFormat(format, format === "png" ? {} : { quality: 90 })
+      .toFile(join(dir, `photo${String(i).padStart(4, "0")}.${format === "jpeg" ? "jpg" : format}`));
   }
 }

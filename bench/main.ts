@@ -3,8 +3,9 @@
  * would pick, measured in the same run, with the ratio and the issue's goal per row. Not part of
  * the tests. Sections (default: all, in this order):
  *   engine  matmul / linear / per-op overhead vs Debian's python3-torch
- *   models  ViT-B/32 and RoBERTa-large towers vs onnxruntime (fp32 and our fast precisions)
- *   index   `koclip index` on a folder of JPEGs vs the bare image encoder
+ *   models  ViT-B/32 and RoBERTa-large towers vs onnxruntime at the same precision (fp32, int8), bf16 and int8 vs its fp32
+ *   index   `koclip index` on a folder of JPEGs vs the bare image encoder; reduced decode vs exact
+ *   train   one CPU training step (koclip-emoji shapes, batch 256, fp32 and bf16) vs python3-torch
  *   search  HNSW top-10 over N 512-d vectors vs exact search (latency, recall, build time)
  *   gpu     training pairs/s on CUDA vs HF transformers' reference number
  *   dist    data-parallel koclip-emoji training: one rank per core vs one rank on all cores, all-reduce ms/step
@@ -22,6 +23,7 @@ const SECTIONS = {
   engine: async (): Promise<Run> => (await import("./engine.js")).benchEngine,
   models: async (): Promise<Run> => (await import("./models.js")).benchModels,
   index: async (): Promise<Run> => (await import("./index_pipeline.js")).benchIndex,
+  train: async (): Promise<Run> => (await import("./train_step.js")).benchTrain,
   search: async (): Promise<Run> => (await import("./search.js")).benchSearch,
   gpu: async (): Promise<Run> => (await import("./gpu.js")).benchGpu,
   dist: async (): Promise<Run> => (await import("./distributed.js")).benchDistributed,

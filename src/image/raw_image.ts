@@ -174,3 +174,56 @@ async function decodeHeic(input: ImageInput, source: string, maxPixels: number):
     heif.heif_context_free(ctx);
   }
 }
+
+/** How far past the size wanted a reduced decode stops, so the caller's own resize still antialiases (Pillow's `reducing_gap=2`). */
+export const REDUCING_GAP = 2;
+
+/**
+ * libvips shrinks a JPEG while decoding (libjpeg's DCT scaling by 1/2, 1/4, 1/8) only where the
+ * whole shrink is at least 3 (sharp's pipeline.cc: an exact 2 is lowered to 1 for libjpeg's
+ * rounding), so images less than this many times the size wanted gain nothing and decode in full.
+ */
+const REDUCE_FROM = 3 * REDUCING_GAP;
+
+/** A decode at reduced size: the pixels, and the full (EXIF-oriented) size of the image. */
+export interface ReducedDecode {
+  image: RawImage;
+  width: number;
+  height: number;
+}
+
+/**
+ * Decodes a JPEG or WebP at least REDUCE_FROM times the size its caller needs at a reduced size:
+ * libjpeg or libwebp decodes it scaled down (the cost that dominates large photos: a 12 MP JPEG
+ * takes ~190 ms in full), and libvips resizes (Lanczos-3) to REDUCING_GAP times `atLeast`, so
+ * the caller's resize from there still antialiases. `atLeast(width, height)` gives the least
+ * [width, height] the caller needs for the full, oriented size. Other formats and smaller images
+ * are decoded in full, as `decodeImage` does, with the same conversions and errors.
+ *
+ * The pixels are not Pillow's: this is for indexing, where the embedding within cosine 0.999 of
+ * the exact path is the contract (bench/index_pipeline.ts measures it).
+ */
+export async function decodeImageReduced(input: ImageInput, atLeast: (width: number, height: number) => [number, number], maxPixels = DEFAULT_MAX_PIXELS): Promise<ReducedDecode> {
+  const meta = await sharp(input).metadata().catch(() => null);
+  if (meta?.width && meta.height && (meta.format === "jpeg" || meta.format === "webp") && meta.width * meta.height <= maxPixels && (meta.pages ?? 1) === 1) {
+    const [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
+    const [needWidth, needHeight] = atLeast(width, height);
+    const shrink = Math.min(width / needWidth, height / needHeight);
+    if (shrink >= REDUCE_FROM) {
+      const scale = REDUCING_GAP / shrink;
+      try {
+        const { data, info } = await sharp(input, { autoOrient: true, ignoreIcc: true, limitInputPixels: maxPixels, failOn: "error" })
+          .resize(Math.ceil(width * scale), Math.ceil(height * scale), { fit: "fill", fastShrinkOnLoad: true })
+          .removeAlpha()
+          .toColourspace("srgb")
+          .raw({ depth: "uchar" })
+          .toBuffer({ resolveWithObject: true });
+        if (info.channels === 3) return { image: { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) }, width, height };
+      } catch {
+        // Fall through: the full decode names the problem the way every other path does.
+      }
+    }
+  }
+  const image = await decodeImage(input, maxPixels);
+  return { image, width: image.width, height: image.height };
+}

@@ -27,7 +27,7 @@ import type { PretrainedModel } from "../models/pretrained.js";
 import { Collection } from "./collection.js";
 import type { EmbeddingShards } from "./embedding_shards.js";
 import { modelIdentity } from "./fingerprint.js";
-import type { Decoded, Prepared } from "./prepare.js";
+import type { Decoded, Prepared, Preprocessing } from "./prepare.js";
 import { checkBatchSize, chunks, encodeDecoded, forEachPrepared, MAX_PREPARE_WORKERS, PreparePool } from "./prepare_pool.js";
 import { IndexWriter, type BatchResult } from "./store.js";
 import { walkImages, type FoundFile } from "./walk.js";
@@ -70,6 +70,11 @@ export interface IndexOptions {
   onProgress?: (p: IndexProgress) => void;
   /** Rows from which the collection switches to HNSW (default 20,000); recorded in the index for its readers. */
   annThreshold?: number;
+  /**
+   * "reduced" (default): large JPEGs and WebPs are decoded at a reduced size, for embeddings
+   * within cosine 0.999 of "exact", Pillow's pixels as `encodeImages` and evaluation use them.
+   */
+  preprocessing?: Preprocessing;
 }
 
 /** Where an index update gets its embeddings: a model run on the pixels, or vectors made earlier. */
@@ -182,6 +187,7 @@ async function updateIndex(dir: string, opts: IndexOptions, source: EmbeddingSou
         imageConfig: source.imageConfig,
         thumbnails: true,
         maxPixels,
+        preprocessing: opts.preprocessing ?? "reduced",
       });
     await forEachPrepared(chunks(todo, source.batchSize), prepare, async (ready) => {
       const results = await embedBatch(ready, source);

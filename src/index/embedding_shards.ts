@@ -126,7 +126,7 @@ export async function embedShard(plan: ShardPlan, model: PretrainedModel, opts: 
   const skipped: SkippedFile[] = [];
   const preparer = mine.length ? new PreparePool(Math.min(opts.prepareWorkers ?? availableParallelism(), MAX_PREPARE_WORKERS)) : null;
   try {
-    const prepare = (files: FoundFile[]) => preparer!.prepare({ files, knownHashes: new Map(), imageConfig: model.imageConfig, thumbnails: false, maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS });
+    const prepare = (files: FoundFile[]) => preparer!.prepare({ files, knownHashes: new Map(), imageConfig: model.imageConfig, thumbnails: false, maxPixels: opts.maxPixels ?? DEFAULT_MAX_PIXELS, preprocessing: "exact" });
     await forEachPrepared(chunks(mine, batchSize), prepare, async (ready) => {
       const decoded = ready.filter((p): p is Decoded => p.kind === "decoded");
       const embeddings = await encodeDecoded(decoded, model, batchSize);

@@ -59,7 +59,7 @@ interface MetricLine {
  * Loss of one batch (images i ↔ captions i, multi-positives), under autocast when asked. With a
  * group, `batch` is this rank's shard and the loss is over the whole global batch.
  */
-function batchLoss(model: PretrainedModel, batch: Batch, amp: TrainConfig["amp"], group: ProcessGroup | null = null): Tensor {
+export function batchLoss(model: PretrainedModel, batch: Batch, amp: TrainConfig["amp"], group: ProcessGroup | null = null): Tensor {
   const forward = () => {
     const px = tensor(batch.pixels, { shape: batch.shape, device: model.device });
     let image = model.encoder.encodeImage(px).toDtype("float32"); // [B, D], unit rows

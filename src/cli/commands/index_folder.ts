@@ -40,6 +40,9 @@ options:
   --precision P        fp32 (default), bf16 (bfloat16 matrix products; faster on CPUs with
                        AVX-512 BF16 or AMX, and on GPUs) or int8 (CPU: int8 Linear layers;
                        fastest with AVX-512 VNNI or AMX); embeddings within cosine 0.999 of fp32
+  --exact-preprocessing  decode every image in full, for Pillow's pixels as \`koclip encode\` and
+                       evaluation use them (default: JPEGs and WebPs at least 6x the model's
+                       input are decoded at a reduced size; embeddings within cosine 0.999)
   --json               print the report as JSON
   --quiet              no progress bar`;
 
@@ -74,6 +77,7 @@ export const indexCommand: Command = {
       "ann-threshold": { type: "string" },
       device: { type: "string" },
       precision: { type: "string" },
+      "exact-preprocessing": { type: "boolean" },
       json: { type: "boolean" },
       quiet: { type: "boolean" },
       "from-embeddings": { type: "string" },
@@ -86,6 +90,7 @@ export const indexCommand: Command = {
     const batchSize = intFlag("batch-size", values["batch-size"]);
     const precision = precisionFlag(values.precision);
     const annThreshold = intFlag("ann-threshold", values["ann-threshold"], 0);
+    const preprocessing = values["exact-preprocessing"] ? "exact" : "reduced";
 
     const tty = process.stderr.isTTY === true;
     const onProgress = values.quiet
@@ -103,7 +108,7 @@ export const indexCommand: Command = {
       if (!existsSync(modelDir)) throw new Error(`the embeddings were made with ${shards.model}, which is not on this machine; give --model DIR (a copy of it), which search needs for text queries`);
       const id = modelIdentity(modelDir);
       if (id.fingerprint !== shards.fingerprint) throw new Error(`${modelDir} has fingerprint ${id.fingerprint}, the embeddings were made by a model with ${shards.fingerprint} (${shards.model})`);
-      print(await indexFromEmbeddings(dir, shards, { db, modelName: id.model, maxPixels, batchSize, annThreshold, onProgress }), id.model);
+      print(await indexFromEmbeddings(dir, shards, { db, modelName: id.model, maxPixels, batchSize, annThreshold, preprocessing, onProgress }), id.model);
       return 0;
     }
 
@@ -115,7 +120,7 @@ export const indexCommand: Command = {
     }
     const model = await loadModel(resolveModelDir(values.model, [recordedModel]), { device: values.device, precision });
     try {
-      print(await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, onProgress }), model.dir);
+      print(await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, preprocessing, onProgress }), model.dir);
     } finally {
       model.dispose();
     }
