@@ -191,7 +191,9 @@ export class ProcessGroup implements Disposable {
 
   #lostRanks(): string {
     try {
+      // Read back: a set can look successful on a socket whose far end just died.
       native.storeSet(this.#store, `koclip/failed/${this.rank}`, "1");
+      native.storeGet(this.#store, `koclip/failed/${this.rank}`, PEER_REPORT_MS);
     } catch {
       return this.rank === 0 ? "the store is unreachable" : "lost rank 0 (the store host)";
     }
