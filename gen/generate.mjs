@@ -98,7 +98,7 @@ function cppFunction(op, variant) {
   return `static Napi::Value Op_${variant.fname}(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < ${variant.params.length}) throw Napi::TypeError::New(env, "${op.name}: expected ${variant.params.length} arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("${op.name}", {
     ${reads.join("\n    ")}
     ${cppReturn(op.ret, op.expr)}
   })

@@ -249,4 +249,9 @@ export class Collection {
   close(): void {
     if (this.db.open) this.db.close();
   }
+  /** `using c = Collection.open(db)` closes the database when the scope ends. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
 }
