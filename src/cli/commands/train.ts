@@ -2,17 +2,20 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from "../../train/config.js";
-import { train, writeCurves, type TrainProgress } from "../../train/train.js";
+import { expandPhases, trainPhases } from "../../train/phases.js";
+import { writeCurves, type TrainProgress } from "../../train/train.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 import { ProgressLine } from "../progress.js";
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
-const FIELDS = Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[];
+/** Every option but `phases` is a flag; a schedule in phases is written in the --config file. */
+type FlagField = Exclude<keyof TrainConfig, "phases">;
+const FIELDS = (Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[]).filter((k): k is FlagField => k !== "phases");
 
 type Group = "data" | "model" | "optimisation" | "augmentation" | "run";
 
 /** Each option's group and one-line meaning; the type makes a new TrainConfig field need one. */
-const HELP: Record<keyof TrainConfig, [Group, string]> = {
+const HELP: Record<FlagField, [Group, string]> = {
   data: ["data", "training pairs, JSONL (required)"],
   val: ["data", "validation pairs, JSONL; its loss is logged every --eval-every steps and at the end"],
   positiveKey: ["data", "rows sharing this field's value are positives of each other (the emoji dataset: key)"],
@@ -80,12 +83,14 @@ const USAGE = `usage: koclip train --data train.jsonl --out DIR (--model DIR | -
 Trains a dual encoder with the symmetric contrastive loss and writes a Hugging Face model folder
 (config.json, model.safetensors, tokenizer, preprocessor_config.json) plus metrics.jsonl,
 curves.svg/png and checkpoints/ to --out. --config FILE reads the same options from JSON
-(camelCase keys); flags override it. \`koclip train --plot DIR\` redraws DIR/curves.svg/png from
+(camelCase keys); flags override it. The file may also hold "phases", a schedule of warm restarts
+run as stages out/stage-1, out/stage-2, … (see docs/training.md); --steps then sets the whole
+schedule's length. \`koclip train --plot DIR\` redraws DIR/curves.svg/png from
 DIR/metrics.jsonl at any time, also while that run is going.
 
 ${optionsHelp()}`;
 
-function parseValue(key: keyof TrainConfig, raw: string | boolean): unknown {
+function parseValue(key: FlagField, raw: string | boolean): unknown {
   const def = DEFAULT_TRAIN_CONFIG[key];
   if (typeof def === "boolean") return raw;
   if (typeof def === "number") {
@@ -144,13 +149,22 @@ export const trainCommand: Command = {
     let cfg: TrainConfig;
     try {
       cfg = resolveTrainConfig(fromFile, fromFlags);
+      expandPhases(cfg); // a bad phase is a usage error before any training
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const progress = progressPrinter();
-    const result = await train(cfg, progress.onProgress);
+    let progress = progressPrinter();
+    let shownStage = 1;
+    const result = await trainPhases(cfg, (p, stage) => {
+      if (stage !== shownStage) {
+        progress.end();
+        progress = progressPrinter();
+        shownStage = stage;
+      }
+      progress.onProgress(p);
+    });
     progress.end();
-    console.log(JSON.stringify({ out: cfg.out, ...result }));
+    console.log(JSON.stringify(result));
     return 0;
   },
 };
