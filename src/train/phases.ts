@@ -44,13 +44,28 @@ function shareSteps(budget: number, planned: number[]): number[] {
   return steps;
 }
 
+/** One line about a starting stage: `stage 2/19: 800 steps at lr 0.0003, seed 1 → runs/x/stage-2`. */
+export function stageLine(stage: number, stages: number, cfg: TrainConfig): string {
+  return `stage ${stage}/${stages}: ${cfg.steps} steps at lr ${cfg.lr}, seed ${cfg.seed} → ${cfg.out}`;
+}
+
+/** What trainPhases reports besides each stage's own progress. */
+export interface PhaseCallbacks {
+  onProgress?: (p: TrainProgress) => void;
+  /** Called as stage `stage` (1-based) of `stages` starts; by default logs one line about it. */
+  onStage?: (stage: number, stages: number, cfg: TrainConfig) => void;
+  log?: (line: string) => void;
+}
+
 /** Runs every stage of a (phased) config; the result is the last stage's, whose folder holds the model. */
-export async function trainPhases(cfg: TrainConfig, onProgress?: (p: TrainProgress, stage: number, stages: number) => void, log: (line: string) => void = console.error): Promise<TrainResult & { out: string }> {
+export async function trainPhases(cfg: TrainConfig, callbacks: PhaseCallbacks = {}): Promise<TrainResult & { out: string }> {
+  const log = callbacks.log ?? console.error;
+  const onStage = callbacks.onStage ?? ((i, n, s) => log(stageLine(i, n, s)));
   const stages = expandPhases(cfg);
   let result: TrainResult | null = null;
   for (const [i, stage] of stages.entries()) {
-    if (stages.length > 1) log(`stage ${i + 1}/${stages.length}: ${stage.steps} steps at lr ${stage.lr}, seed ${stage.seed} → ${stage.out}`);
-    result = await train(stage, onProgress && ((p) => onProgress(p, i + 1, stages.length)), log);
+    if (stages.length > 1) onStage(i + 1, stages.length, stage);
+    result = await train(stage, callbacks.onProgress, log);
   }
   return { ...result!, out: stages.at(-1)!.out };
 }

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from "../../train/config.js";
-import { expandPhases, trainPhases } from "../../train/phases.js";
+import { expandPhases, stageLine, trainPhases } from "../../train/phases.js";
 import { writeCurves, type TrainProgress } from "../../train/train.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 import { ProgressLine } from "../progress.js";
@@ -154,14 +154,13 @@ export const trainCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     let progress = progressPrinter();
-    let shownStage = 1;
-    const result = await trainPhases(cfg, (p, stage) => {
-      if (stage !== shownStage) {
+    const result = await trainPhases(cfg, {
+      onProgress: (p) => progress.onProgress(p),
+      onStage: (stage, stages, s) => {
         progress.end();
         progress = progressPrinter();
-        shownStage = stage;
-      }
-      progress.onProgress(p);
+        console.error(stageLine(stage, stages, s));
+      },
     });
     progress.end();
     console.log(JSON.stringify(result));
