@@ -2,12 +2,12 @@
 import { formatBadRows, readClassification, readPairs, type Dataset } from "../../data/datasets.js";
 import { loadModel } from "../../models/load.js";
 import type { PretrainedModel } from "../../models/pretrained.js";
-import { progressReporter } from "../../eval/progress.js";
+import { progressReporter } from "../progress.js";
 import { markdownTable, percent } from "../../eval/report.js";
 import { evaluateRetrieval } from "../../eval/retrieval.js";
 import { evaluateZeroShot, type ZeroShotMetrics } from "../../eval/zeroshot.js";
 import { resolveTemplates } from "../../tasks/zero_shot.js";
-import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip eval zeroshot --model DIR --data CLS.jsonl [options]
        koclip eval retrieval --model DIR --data PAIRS.jsonl [options]
@@ -24,7 +24,7 @@ Image paths are relative to the JSONL file. Bad rows are reported on stderr with
 numbers and skipped (--strict: the first one is an error). Progress goes to stderr.
 
 options:
-  --model DIR        model folder (required)
+${modelFlagsHelp("model folder (required)", 21)}
   --data FILE        the JSONL dataset (required)
   --templates T      zeroshot: ko (default), en, or a file with one template per line, each with {}
   --classes FILE     zeroshot: class names, one per line (rows with other labels are bad rows)
@@ -35,20 +35,18 @@ options:
                      retrieval {"imageToText": {"1", "5", "10"}, "textToImage": {...}, "images", "texts"}
   --strict           stop at the first bad row
   --vision DIR       for M-CLIP text models: a CLIP folder that supplies the image tower
-  --device D         cpu (default) or cuda
   --batch-size N     images and texts per forward pass (default: 16 each on the CPU; 32 images, 64 texts on a GPU)`;
 
 const OPTIONS = {
-  model: { type: "string" },
+  ...MODEL_FLAGS,
+  ...JSON_FLAG,
   data: { type: "string" },
   templates: { type: "string" },
   classes: { type: "string" },
   "per-class": { type: "boolean" },
   by: { type: "string" },
-  json: { type: "boolean" },
   strict: { type: "boolean" },
   vision: { type: "string" },
-  device: { type: "string" },
   "batch-size": { type: "string" },
 } as const;
 
@@ -130,13 +128,9 @@ export const evalCommand: Command = {
     const pairs = task === "retrieval" ? readPairs(values.data!, { strict: values.strict }) : undefined;
     const templates = resolveTemplates(values.templates ?? "ko");
     reportBadRows((cls ?? pairs)!);
-    const model = await loadModel(values.model!, { vision: values.vision, device: values.device });
-    try {
-      if (cls) await zeroShot(model, cls, templates, values, batchSize);
-      else await retrieval(model, pairs!, values, batchSize);
-    } finally {
-      model.dispose();
-    }
+    using model = await loadModel(values.model!, { vision: values.vision, device: values.device });
+    if (cls) await zeroShot(model, cls, templates, values, batchSize);
+    else await retrieval(model, pairs!, values, batchSize);
     return 0;
   },
 };

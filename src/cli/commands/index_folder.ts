@@ -5,7 +5,8 @@ import { Collection } from "../../index/collection.js";
 import { indexFolder, type IndexProgress, type IndexReport } from "../../index/build.js";
 import { resolveModelDir } from "../../index/default_model.js";
 import { loadModel } from "../../models/load.js";
-import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
+import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
+import { ProgressLine } from "../progress.js";
 
 /** Index file used when --db is not given: hidden, inside the folder (the walk skips dot files). */
 export const DEFAULT_DB_NAME = ".koclip-index.db";
@@ -21,12 +22,11 @@ Indexing with a different model than the index was made with re-embeds every ima
 
 options:
   --db FILE            index file (default DIR/${DEFAULT_DB_NAME})
-  --model DIR          model folder (default: the index's model, else models/koclip-emoji)
+${modelFlagsHelp("model folder (default: the index's model, else models/koclip-emoji)", 23)}
   --max-pixels N       skip images with more pixels than this (default 100000000)
   --batch-size N       images per forward pass (default 16 on the CPU, 32 on a GPU)
   --ann-threshold N    rows from which search uses HNSW instead of exact (default 20000;
                        recorded in the index, so later searches and the server use it too)
-  --device D           cpu (default) or cuda
   --precision P        fp32 (default), bf16 (bfloat16 matrix products; faster on CPUs with
                        AVX-512 BF16 or AMX, and on GPUs) or int8 (CPU: int8 Linear layers;
                        fastest with AVX-512 VNNI or AMX); embeddings within cosine 0.999 of fp32
@@ -58,13 +58,12 @@ export const indexCommand: Command = {
   async run(argv: string[]): Promise<number> {
     const { values, positionals } = parseFlags(argv, {
       db: { type: "string" },
-      model: { type: "string" },
+      ...MODEL_FLAGS,
+      ...JSON_FLAG,
       "max-pixels": { type: "string" },
       "batch-size": { type: "string" },
       "ann-threshold": { type: "string" },
-      device: { type: "string" },
       precision: { type: "string" },
-      json: { type: "boolean" },
       quiet: { type: "boolean" },
     }, true);
     if (positionals.length !== 1) throw new UsageError(positionals.length ? `give one folder, got ${positionals.length}` : "give the folder to index");
@@ -78,23 +77,16 @@ export const indexCommand: Command = {
 
     let recordedModel: string | null = null;
     if (existsSync(db)) {
-      const c = Collection.open(db, { readonly: true });
+      using c = Collection.open(db, { readonly: true });
       recordedModel = c.status().model;
-      c.close();
     }
-    const model = await loadModel(resolveModelDir(values.model, [recordedModel]), { device: values.device, precision });
-    const tty = process.stderr.isTTY === true;
-    const onProgress = values.quiet
-      ? undefined
-      : (p: IndexProgress) => process.stderr.write(tty ? `\r${progressLine(p)}` : `${progressLine(p)}\n`);
-    try {
-      const report = await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, onProgress });
-      if (tty && !values.quiet) process.stderr.write("\n");
-      if (values.json) process.stdout.write(JSON.stringify({ db, model: model.dir, ...report }) + "\n");
-      else console.log(summary(dir, report));
-    } finally {
-      model.dispose();
-    }
+    using model = await loadModel(resolveModelDir(values.model, [recordedModel]), { device: values.device, precision });
+    const line = new ProgressLine();
+    const onProgress = values.quiet ? undefined : (p: IndexProgress) => line.update(p.done, p.total, progressLine(p));
+    const report = await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, onProgress });
+    line.end();
+    if (values.json) process.stdout.write(JSON.stringify({ db, model: model.dir, ...report }) + "\n");
+    else console.log(summary(dir, report));
     return 0;
   },
 };
