@@ -6,13 +6,19 @@
 #include <exception>
 #include <string>
 
-#define KOCLIP_GUARD(body)                                                              \
+// The message starts with the op's name ("matmul: mat1 and mat2 shapes cannot be multiplied …"),
+// so an error deep in a model says which call failed. Generated ops pass their op name; the
+// hand-written functions use KOCLIP_GUARD, which names them by their C++ function.
+#define KOCLIP_GUARD_OP(op, ...)                                                        \
   try {                                                                                 \
-    body                                                                                \
+    __VA_ARGS__                                                                         \
   } catch (const Napi::Error&) {                                                        \
     throw;                                                                              \
   } catch (const c10::Error& e) {                                                       \
-    throw Napi::Error::New(info.Env(), std::string(e.what_without_backtrace()));        \
+    throw Napi::Error::New(info.Env(), std::string(op) + ": " + e.what_without_backtrace()); \
   } catch (const std::exception& e) {                                                   \
-    throw Napi::Error::New(info.Env(), std::string(e.what()));                          \
+    throw Napi::Error::New(info.Env(), std::string(op) + ": " + e.what());              \
   }
+
+// Variadic, so commas in the body (declarations, brace-inits) do not split the macro's argument.
+#define KOCLIP_GUARD(...) KOCLIP_GUARD_OP(__func__, __VA_ARGS__)

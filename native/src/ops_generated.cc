@@ -9,7 +9,7 @@ namespace koclip {
 static Napi::Value Op_reshape(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "reshape: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("reshape", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> shape = ArgIntList(info, 1);
     return Wrap(env, self.reshape(shape));
@@ -19,7 +19,7 @@ static Napi::Value Op_reshape(const Napi::CallbackInfo& info) {
 static Napi::Value Op_view(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "view: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("view", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> shape = ArgIntList(info, 1);
     return Wrap(env, self.view(shape));
@@ -29,7 +29,7 @@ static Napi::Value Op_view(const Napi::CallbackInfo& info) {
 static Napi::Value Op_permute(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "permute: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("permute", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> dims = ArgIntList(info, 1);
     return Wrap(env, self.permute(dims));
@@ -39,7 +39,7 @@ static Napi::Value Op_permute(const Napi::CallbackInfo& info) {
 static Napi::Value Op_transpose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "transpose: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("transpose", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim0 = ArgInt(info, 1);
     int64_t dim1 = ArgInt(info, 2);
@@ -50,7 +50,7 @@ static Napi::Value Op_transpose(const Napi::CallbackInfo& info) {
 static Napi::Value Op_t(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "t: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("t", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.t());
   })
@@ -59,7 +59,7 @@ static Napi::Value Op_t(const Napi::CallbackInfo& info) {
 static Napi::Value Op_narrow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "narrow: expected 4 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("narrow", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     int64_t start = ArgInt(info, 2);
@@ -71,7 +71,7 @@ static Napi::Value Op_narrow(const Napi::CallbackInfo& info) {
 static Napi::Value Op_slice(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "slice: expected 5 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("slice", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     c10::optional<int64_t> start = ArgOptInt(info, 2);
@@ -84,7 +84,7 @@ static Napi::Value Op_slice(const Napi::CallbackInfo& info) {
 static Napi::Value Op_select(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "select: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("select", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     int64_t index = ArgInt(info, 2);
@@ -95,7 +95,7 @@ static Napi::Value Op_select(const Napi::CallbackInfo& info) {
 static Napi::Value Op_index_select(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "index_select: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("index_select", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     const at::Tensor& index = ArgTensor(info, 2);
@@ -106,7 +106,7 @@ static Napi::Value Op_index_select(const Napi::CallbackInfo& info) {
 static Napi::Value Op_gather(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "gather: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("gather", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     const at::Tensor& index = ArgTensor(info, 2);
@@ -117,7 +117,7 @@ static Napi::Value Op_gather(const Napi::CallbackInfo& info) {
 static Napi::Value Op_scatter(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "scatter: expected 4 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("scatter", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     const at::Tensor& index = ArgTensor(info, 2);
@@ -129,7 +129,7 @@ static Napi::Value Op_scatter(const Napi::CallbackInfo& info) {
 static Napi::Value Op_scatter_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "scatter: expected 4 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("scatter", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     const at::Tensor& index = ArgTensor(info, 2);
@@ -141,7 +141,7 @@ static Napi::Value Op_scatter_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_cat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "cat: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("cat", {
     std::vector<at::Tensor> tensors_list = ArgTensorList(info, 0); at::TensorList tensors(tensors_list);
     int64_t dim = ArgInt(info, 1);
     return Wrap(env, at::cat(tensors, dim));
@@ -151,7 +151,7 @@ static Napi::Value Op_cat(const Napi::CallbackInfo& info) {
 static Napi::Value Op_stack(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "stack: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("stack", {
     std::vector<at::Tensor> tensors_list = ArgTensorList(info, 0); at::TensorList tensors(tensors_list);
     int64_t dim = ArgInt(info, 1);
     return Wrap(env, at::stack(tensors, dim));
@@ -161,7 +161,7 @@ static Napi::Value Op_stack(const Napi::CallbackInfo& info) {
 static Napi::Value Op_chunk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "chunk: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("chunk", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t chunks = ArgInt(info, 1);
     int64_t dim = ArgInt(info, 2);
@@ -172,7 +172,7 @@ static Napi::Value Op_chunk(const Napi::CallbackInfo& info) {
 static Napi::Value Op_split(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "split: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("split", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t size = ArgInt(info, 1);
     int64_t dim = ArgInt(info, 2);
@@ -183,7 +183,7 @@ static Napi::Value Op_split(const Napi::CallbackInfo& info) {
 static Napi::Value Op_expand(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "expand: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("expand", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> size = ArgIntList(info, 1);
     return Wrap(env, self.expand(size));
@@ -193,7 +193,7 @@ static Napi::Value Op_expand(const Napi::CallbackInfo& info) {
 static Napi::Value Op_repeat(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "repeat: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("repeat", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> repeats = ArgIntList(info, 1);
     return Wrap(env, self.repeat(repeats));
@@ -203,7 +203,7 @@ static Napi::Value Op_repeat(const Napi::CallbackInfo& info) {
 static Napi::Value Op_contiguous(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "contiguous: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("contiguous", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.contiguous());
   })
@@ -212,7 +212,7 @@ static Napi::Value Op_contiguous(const Napi::CallbackInfo& info) {
 static Napi::Value Op_unsqueeze(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "unsqueeze: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("unsqueeze", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     return Wrap(env, self.unsqueeze(dim));
@@ -222,7 +222,7 @@ static Napi::Value Op_unsqueeze(const Napi::CallbackInfo& info) {
 static Napi::Value Op_squeeze(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "squeeze: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("squeeze", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     return Wrap(env, self.squeeze(dim));
@@ -232,7 +232,7 @@ static Napi::Value Op_squeeze(const Napi::CallbackInfo& info) {
 static Napi::Value Op_flatten(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "flatten: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("flatten", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t start_dim = ArgInt(info, 1);
     int64_t end_dim = ArgInt(info, 2);
@@ -243,7 +243,7 @@ static Napi::Value Op_flatten(const Napi::CallbackInfo& info) {
 static Napi::Value Op_flip(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "flip: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("flip", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> dims = ArgIntList(info, 1);
     return Wrap(env, self.flip(dims));
@@ -253,7 +253,7 @@ static Napi::Value Op_flip(const Napi::CallbackInfo& info) {
 static Napi::Value Op_tril(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "tril: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("tril", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t diagonal = ArgInt(info, 1);
     return Wrap(env, self.tril(diagonal));
@@ -263,7 +263,7 @@ static Napi::Value Op_tril(const Napi::CallbackInfo& info) {
 static Napi::Value Op_triu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "triu: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("triu", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t diagonal = ArgInt(info, 1);
     return Wrap(env, self.triu(diagonal));
@@ -273,7 +273,7 @@ static Napi::Value Op_triu(const Napi::CallbackInfo& info) {
 static Napi::Value Op_pad(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "pad: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("pad", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> padding = ArgIntList(info, 1);
     double value = ArgDouble(info, 2);
@@ -284,7 +284,7 @@ static Napi::Value Op_pad(const Napi::CallbackInfo& info) {
 static Napi::Value Op_clone(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "clone: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("clone", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.clone());
   })
@@ -293,7 +293,7 @@ static Napi::Value Op_clone(const Napi::CallbackInfo& info) {
 static Napi::Value Op_detach(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "detach: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("detach", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.detach());
   })
@@ -302,7 +302,7 @@ static Napi::Value Op_detach(const Napi::CallbackInfo& info) {
 static Napi::Value Op_to_dtype(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "to_dtype: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("to_dtype", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::ScalarType dtype = ArgDType(info, 1);
     return Wrap(env, self.to(dtype));
@@ -312,7 +312,7 @@ static Napi::Value Op_to_dtype(const Napi::CallbackInfo& info) {
 static Napi::Value Op_one_hot(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "one_hot: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("one_hot", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t num_classes = ArgInt(info, 1);
     return Wrap(env, at::one_hot(self, num_classes));
@@ -322,7 +322,7 @@ static Napi::Value Op_one_hot(const Napi::CallbackInfo& info) {
 static Napi::Value Op_zeros(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "zeros: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("zeros", {
     std::vector<int64_t> shape = ArgIntList(info, 0);
     at::ScalarType dtype = ArgDType(info, 1);
     std::string device = ArgString(info, 2);
@@ -333,7 +333,7 @@ static Napi::Value Op_zeros(const Napi::CallbackInfo& info) {
 static Napi::Value Op_ones(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "ones: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("ones", {
     std::vector<int64_t> shape = ArgIntList(info, 0);
     at::ScalarType dtype = ArgDType(info, 1);
     std::string device = ArgString(info, 2);
@@ -344,7 +344,7 @@ static Napi::Value Op_ones(const Napi::CallbackInfo& info) {
 static Napi::Value Op_full(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "full: expected 4 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("full", {
     std::vector<int64_t> shape = ArgIntList(info, 0);
     at::Scalar value = ArgScalar(info, 1);
     at::ScalarType dtype = ArgDType(info, 2);
@@ -356,7 +356,7 @@ static Napi::Value Op_full(const Napi::CallbackInfo& info) {
 static Napi::Value Op_arange(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "arange: expected 5 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("arange", {
     at::Scalar start = ArgScalar(info, 0);
     at::Scalar end = ArgScalar(info, 1);
     at::Scalar step = ArgScalar(info, 2);
@@ -369,7 +369,7 @@ static Napi::Value Op_arange(const Napi::CallbackInfo& info) {
 static Napi::Value Op_eye(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "eye: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("eye", {
     int64_t n = ArgInt(info, 0);
     at::ScalarType dtype = ArgDType(info, 1);
     std::string device = ArgString(info, 2);
@@ -380,7 +380,7 @@ static Napi::Value Op_eye(const Napi::CallbackInfo& info) {
 static Napi::Value Op_zeros_like(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "zeros_like: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("zeros_like", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::zeros_like(self));
   })
@@ -389,7 +389,7 @@ static Napi::Value Op_zeros_like(const Napi::CallbackInfo& info) {
 static Napi::Value Op_ones_like(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "ones_like: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("ones_like", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::ones_like(self));
   })
@@ -398,7 +398,7 @@ static Napi::Value Op_ones_like(const Napi::CallbackInfo& info) {
 static Napi::Value Op_add(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "add: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("add", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
@@ -409,7 +409,7 @@ static Napi::Value Op_add(const Napi::CallbackInfo& info) {
 static Napi::Value Op_add_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "add: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("add", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
@@ -420,7 +420,7 @@ static Napi::Value Op_add_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sub(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "sub: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sub", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
@@ -431,7 +431,7 @@ static Napi::Value Op_sub(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sub_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "sub: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sub", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
@@ -442,7 +442,7 @@ static Napi::Value Op_sub_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_mul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "mul: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("mul", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::mul(self, other));
@@ -452,7 +452,7 @@ static Napi::Value Op_mul(const Napi::CallbackInfo& info) {
 static Napi::Value Op_mul_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "mul: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("mul", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     return Wrap(env, at::mul(self, other));
@@ -462,7 +462,7 @@ static Napi::Value Op_mul_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_div(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "div: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("div", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::div(self, other));
@@ -472,7 +472,7 @@ static Napi::Value Op_div(const Napi::CallbackInfo& info) {
 static Napi::Value Op_div_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "div: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("div", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     return Wrap(env, at::div(self, other));
@@ -482,7 +482,7 @@ static Napi::Value Op_div_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_pow(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "pow: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("pow", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& exponent = ArgTensor(info, 1);
     return Wrap(env, at::pow(self, exponent));
@@ -492,7 +492,7 @@ static Napi::Value Op_pow(const Napi::CallbackInfo& info) {
 static Napi::Value Op_pow_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "pow: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("pow", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar exponent = ArgScalar(info, 1);
     return Wrap(env, at::pow(self, exponent));
@@ -502,7 +502,7 @@ static Napi::Value Op_pow_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_neg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "neg: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("neg", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::neg(self));
   })
@@ -511,7 +511,7 @@ static Napi::Value Op_neg(const Napi::CallbackInfo& info) {
 static Napi::Value Op_abs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "abs: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("abs", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::abs(self));
   })
@@ -520,7 +520,7 @@ static Napi::Value Op_abs(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sqrt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "sqrt: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sqrt", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::sqrt(self));
   })
@@ -529,7 +529,7 @@ static Napi::Value Op_sqrt(const Napi::CallbackInfo& info) {
 static Napi::Value Op_rsqrt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "rsqrt: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("rsqrt", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::rsqrt(self));
   })
@@ -538,7 +538,7 @@ static Napi::Value Op_rsqrt(const Napi::CallbackInfo& info) {
 static Napi::Value Op_square(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "square: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("square", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::square(self));
   })
@@ -547,7 +547,7 @@ static Napi::Value Op_square(const Napi::CallbackInfo& info) {
 static Napi::Value Op_reciprocal(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "reciprocal: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("reciprocal", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::reciprocal(self));
   })
@@ -556,7 +556,7 @@ static Napi::Value Op_reciprocal(const Napi::CallbackInfo& info) {
 static Napi::Value Op_exp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "exp: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("exp", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::exp(self));
   })
@@ -565,7 +565,7 @@ static Napi::Value Op_exp(const Napi::CallbackInfo& info) {
 static Napi::Value Op_log(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "log: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("log", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::log(self));
   })
@@ -574,7 +574,7 @@ static Napi::Value Op_log(const Napi::CallbackInfo& info) {
 static Napi::Value Op_log1p(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "log1p: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("log1p", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::log1p(self));
   })
@@ -583,7 +583,7 @@ static Napi::Value Op_log1p(const Napi::CallbackInfo& info) {
 static Napi::Value Op_tanh(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "tanh: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("tanh", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::tanh(self));
   })
@@ -592,7 +592,7 @@ static Napi::Value Op_tanh(const Napi::CallbackInfo& info) {
 static Napi::Value Op_erf(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "erf: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("erf", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::erf(self));
   })
@@ -601,7 +601,7 @@ static Napi::Value Op_erf(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sigmoid(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "sigmoid: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sigmoid", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::sigmoid(self));
   })
@@ -610,7 +610,7 @@ static Napi::Value Op_sigmoid(const Napi::CallbackInfo& info) {
 static Napi::Value Op_silu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "silu: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("silu", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::silu(self));
   })
@@ -619,7 +619,7 @@ static Napi::Value Op_silu(const Napi::CallbackInfo& info) {
 static Napi::Value Op_relu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "relu: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("relu", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::relu(self));
   })
@@ -628,7 +628,7 @@ static Napi::Value Op_relu(const Napi::CallbackInfo& info) {
 static Napi::Value Op_gelu(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "gelu: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("gelu", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::string approximate = ArgString(info, 1);
     return Wrap(env, at::gelu(self, approximate));
@@ -638,7 +638,7 @@ static Napi::Value Op_gelu(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sin(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "sin: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sin", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::sin(self));
   })
@@ -647,7 +647,7 @@ static Napi::Value Op_sin(const Napi::CallbackInfo& info) {
 static Napi::Value Op_cos(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "cos: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("cos", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::cos(self));
   })
@@ -656,7 +656,7 @@ static Napi::Value Op_cos(const Napi::CallbackInfo& info) {
 static Napi::Value Op_floor(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "floor: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("floor", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::floor(self));
   })
@@ -665,7 +665,7 @@ static Napi::Value Op_floor(const Napi::CallbackInfo& info) {
 static Napi::Value Op_round(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "round: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("round", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::round(self));
   })
@@ -674,7 +674,7 @@ static Napi::Value Op_round(const Napi::CallbackInfo& info) {
 static Napi::Value Op_clamp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "clamp: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("clamp", {
     const at::Tensor& self = ArgTensor(info, 0);
     c10::optional<at::Scalar> min = ArgOptScalar(info, 1);
     c10::optional<at::Scalar> max = ArgOptScalar(info, 2);
@@ -685,7 +685,7 @@ static Napi::Value Op_clamp(const Napi::CallbackInfo& info) {
 static Napi::Value Op_maximum(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "maximum: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("maximum", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::maximum(self, other));
@@ -695,7 +695,7 @@ static Napi::Value Op_maximum(const Napi::CallbackInfo& info) {
 static Napi::Value Op_minimum(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "minimum: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("minimum", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::minimum(self, other));
@@ -705,7 +705,7 @@ static Napi::Value Op_minimum(const Napi::CallbackInfo& info) {
 static Napi::Value Op_where(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "where: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("where", {
     const at::Tensor& condition = ArgTensor(info, 0);
     const at::Tensor& self = ArgTensor(info, 1);
     const at::Tensor& other = ArgTensor(info, 2);
@@ -716,7 +716,7 @@ static Napi::Value Op_where(const Napi::CallbackInfo& info) {
 static Napi::Value Op_where_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "where: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("where", {
     const at::Tensor& condition = ArgTensor(info, 0);
     const at::Tensor& self = ArgTensor(info, 1);
     at::Scalar other = ArgScalar(info, 2);
@@ -727,7 +727,7 @@ static Napi::Value Op_where_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_masked_fill(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "masked_fill: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("masked_fill", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& mask = ArgTensor(info, 1);
     const at::Tensor& value = ArgTensor(info, 2);
@@ -738,7 +738,7 @@ static Napi::Value Op_masked_fill(const Napi::CallbackInfo& info) {
 static Napi::Value Op_masked_fill_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "masked_fill: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("masked_fill", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& mask = ArgTensor(info, 1);
     at::Scalar value = ArgScalar(info, 2);
@@ -749,7 +749,7 @@ static Napi::Value Op_masked_fill_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_eq(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "eq: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("eq", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::eq(self, other));
@@ -759,7 +759,7 @@ static Napi::Value Op_eq(const Napi::CallbackInfo& info) {
 static Napi::Value Op_eq_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "eq: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("eq", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     return Wrap(env, at::eq(self, other));
@@ -769,7 +769,7 @@ static Napi::Value Op_eq_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_ne(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "ne: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("ne", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::ne(self, other));
@@ -779,7 +779,7 @@ static Napi::Value Op_ne(const Napi::CallbackInfo& info) {
 static Napi::Value Op_ne_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "ne: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("ne", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     return Wrap(env, at::ne(self, other));
@@ -789,7 +789,7 @@ static Napi::Value Op_ne_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_lt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "lt: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("lt", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::lt(self, other));
@@ -799,7 +799,7 @@ static Napi::Value Op_lt(const Napi::CallbackInfo& info) {
 static Napi::Value Op_lt_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "lt: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("lt", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     return Wrap(env, at::lt(self, other));
@@ -809,7 +809,7 @@ static Napi::Value Op_lt_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_le(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "le: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("le", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::le(self, other));
@@ -819,7 +819,7 @@ static Napi::Value Op_le(const Napi::CallbackInfo& info) {
 static Napi::Value Op_le_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "le: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("le", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     return Wrap(env, at::le(self, other));
@@ -829,7 +829,7 @@ static Napi::Value Op_le_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_gt(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "gt: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("gt", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::gt(self, other));
@@ -839,7 +839,7 @@ static Napi::Value Op_gt(const Napi::CallbackInfo& info) {
 static Napi::Value Op_gt_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "gt: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("gt", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     return Wrap(env, at::gt(self, other));
@@ -849,7 +849,7 @@ static Napi::Value Op_gt_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_ge(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "ge: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("ge", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::ge(self, other));
@@ -859,7 +859,7 @@ static Napi::Value Op_ge(const Napi::CallbackInfo& info) {
 static Napi::Value Op_ge_scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "ge: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("ge", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     return Wrap(env, at::ge(self, other));
@@ -869,7 +869,7 @@ static Napi::Value Op_ge_scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_logical_not(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "logical_not: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("logical_not", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::logical_not(self));
   })
@@ -878,7 +878,7 @@ static Napi::Value Op_logical_not(const Napi::CallbackInfo& info) {
 static Napi::Value Op_logical_and(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "logical_and: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("logical_and", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::logical_and(self, other));
@@ -888,7 +888,7 @@ static Napi::Value Op_logical_and(const Napi::CallbackInfo& info) {
 static Napi::Value Op_logical_or(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "logical_or: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("logical_or", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::logical_or(self, other));
@@ -898,7 +898,7 @@ static Napi::Value Op_logical_or(const Napi::CallbackInfo& info) {
 static Napi::Value Op_isfinite(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "isfinite: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("isfinite", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, at::isfinite(self));
   })
@@ -907,7 +907,7 @@ static Napi::Value Op_isfinite(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sum(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "sum: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sum", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.sum());
   })
@@ -916,7 +916,7 @@ static Napi::Value Op_sum(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sum_dim(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "sum_dim: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sum_dim", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> dims = ArgIntList(info, 1);
     bool keepdim = ArgBool(info, 2);
@@ -927,7 +927,7 @@ static Napi::Value Op_sum_dim(const Napi::CallbackInfo& info) {
 static Napi::Value Op_mean(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "mean: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("mean", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.mean());
   })
@@ -936,7 +936,7 @@ static Napi::Value Op_mean(const Napi::CallbackInfo& info) {
 static Napi::Value Op_mean_dim(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "mean_dim: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("mean_dim", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> dims = ArgIntList(info, 1);
     bool keepdim = ArgBool(info, 2);
@@ -947,7 +947,7 @@ static Napi::Value Op_mean_dim(const Napi::CallbackInfo& info) {
 static Napi::Value Op_max(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "max: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("max", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.max());
   })
@@ -956,7 +956,7 @@ static Napi::Value Op_max(const Napi::CallbackInfo& info) {
 static Napi::Value Op_max_dim(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "max_dim: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("max_dim", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     bool keepdim = ArgBool(info, 2);
@@ -967,7 +967,7 @@ static Napi::Value Op_max_dim(const Napi::CallbackInfo& info) {
 static Napi::Value Op_min(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "min: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("min", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.min());
   })
@@ -976,7 +976,7 @@ static Napi::Value Op_min(const Napi::CallbackInfo& info) {
 static Napi::Value Op_min_dim(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "min_dim: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("min_dim", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     bool keepdim = ArgBool(info, 2);
@@ -987,7 +987,7 @@ static Napi::Value Op_min_dim(const Napi::CallbackInfo& info) {
 static Napi::Value Op_argmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "argmax: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("argmax", {
     const at::Tensor& self = ArgTensor(info, 0);
     c10::optional<int64_t> dim = ArgOptInt(info, 1);
     bool keepdim = ArgBool(info, 2);
@@ -998,7 +998,7 @@ static Napi::Value Op_argmax(const Napi::CallbackInfo& info) {
 static Napi::Value Op_argsort(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "argsort: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("argsort", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     bool descending = ArgBool(info, 2);
@@ -1009,7 +1009,7 @@ static Napi::Value Op_argsort(const Napi::CallbackInfo& info) {
 static Napi::Value Op_logsumexp(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "logsumexp: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("logsumexp", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> dims = ArgIntList(info, 1);
     bool keepdim = ArgBool(info, 2);
@@ -1020,7 +1020,7 @@ static Napi::Value Op_logsumexp(const Napi::CallbackInfo& info) {
 static Napi::Value Op_norm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "norm: expected 4 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("norm", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar p = ArgScalar(info, 1);
     std::vector<int64_t> dims = ArgIntList(info, 2);
@@ -1032,7 +1032,7 @@ static Napi::Value Op_norm(const Napi::CallbackInfo& info) {
 static Napi::Value Op_topk(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "topk: expected 5 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("topk", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t k = ArgInt(info, 1);
     int64_t dim = ArgInt(info, 2);
@@ -1045,7 +1045,7 @@ static Napi::Value Op_topk(const Napi::CallbackInfo& info) {
 static Napi::Value Op_cumsum(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "cumsum: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("cumsum", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     return Wrap(env, self.cumsum(dim));
@@ -1055,7 +1055,7 @@ static Napi::Value Op_cumsum(const Napi::CallbackInfo& info) {
 static Napi::Value Op_all(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "all: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("all", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.all());
   })
@@ -1064,7 +1064,7 @@ static Napi::Value Op_all(const Napi::CallbackInfo& info) {
 static Napi::Value Op_any(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "any: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("any", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Wrap(env, self.any());
   })
@@ -1073,7 +1073,7 @@ static Napi::Value Op_any(const Napi::CallbackInfo& info) {
 static Napi::Value Op_matmul(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "matmul: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("matmul", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::matmul(self, other));
@@ -1083,7 +1083,7 @@ static Napi::Value Op_matmul(const Napi::CallbackInfo& info) {
 static Napi::Value Op_mm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "mm: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("mm", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::mm(self, other));
@@ -1093,7 +1093,7 @@ static Napi::Value Op_mm(const Napi::CallbackInfo& info) {
 static Napi::Value Op_bmm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "bmm: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("bmm", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     return Wrap(env, at::bmm(self, other));
@@ -1103,7 +1103,7 @@ static Napi::Value Op_bmm(const Napi::CallbackInfo& info) {
 static Napi::Value Op_linear(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "linear: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("linear", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& weight = ArgTensor(info, 1);
     c10::optional<at::Tensor> bias = ArgOptTensor(info, 2);
@@ -1114,7 +1114,7 @@ static Napi::Value Op_linear(const Napi::CallbackInfo& info) {
 static Napi::Value Op_conv2d(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 7) throw Napi::TypeError::New(env, "conv2d: expected 7 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("conv2d", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& weight = ArgTensor(info, 1);
     c10::optional<at::Tensor> bias = ArgOptTensor(info, 2);
@@ -1129,7 +1129,7 @@ static Napi::Value Op_conv2d(const Napi::CallbackInfo& info) {
 static Napi::Value Op_layer_norm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 5) throw Napi::TypeError::New(env, "layer_norm: expected 5 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("layer_norm", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::vector<int64_t> normalized_shape = ArgIntList(info, 1);
     c10::optional<at::Tensor> weight = ArgOptTensor(info, 2);
@@ -1142,7 +1142,7 @@ static Napi::Value Op_layer_norm(const Napi::CallbackInfo& info) {
 static Napi::Value Op_softmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "softmax: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("softmax", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     return Wrap(env, at::softmax(self, dim));
@@ -1152,7 +1152,7 @@ static Napi::Value Op_softmax(const Napi::CallbackInfo& info) {
 static Napi::Value Op_log_softmax(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "log_softmax: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("log_softmax", {
     const at::Tensor& self = ArgTensor(info, 0);
     int64_t dim = ArgInt(info, 1);
     return Wrap(env, at::log_softmax(self, dim));
@@ -1162,7 +1162,7 @@ static Napi::Value Op_log_softmax(const Napi::CallbackInfo& info) {
 static Napi::Value Op_dropout(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "dropout: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("dropout", {
     const at::Tensor& self = ArgTensor(info, 0);
     double p = ArgDouble(info, 1);
     bool train = ArgBool(info, 2);
@@ -1173,7 +1173,7 @@ static Napi::Value Op_dropout(const Napi::CallbackInfo& info) {
 static Napi::Value Op_embedding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "embedding: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("embedding", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& indices = ArgTensor(info, 1);
     int64_t padding_idx = ArgInt(info, 2);
@@ -1184,7 +1184,7 @@ static Napi::Value Op_embedding(const Napi::CallbackInfo& info) {
 static Napi::Value Op_cross_entropy(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 6) throw Napi::TypeError::New(env, "cross_entropy: expected 6 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("cross_entropy", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& target = ArgTensor(info, 1);
     c10::optional<at::Tensor> weight = ArgOptTensor(info, 2);
@@ -1198,7 +1198,7 @@ static Napi::Value Op_cross_entropy(const Napi::CallbackInfo& info) {
 static Napi::Value Op_scaled_dot_product_attention(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 7) throw Napi::TypeError::New(env, "scaled_dot_product_attention: expected 7 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("scaled_dot_product_attention", {
     const at::Tensor& query = ArgTensor(info, 0);
     const at::Tensor& key = ArgTensor(info, 1);
     const at::Tensor& value = ArgTensor(info, 2);
@@ -1213,7 +1213,7 @@ static Napi::Value Op_scaled_dot_product_attention(const Napi::CallbackInfo& inf
 static Napi::Value Op_add_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "add_: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("add_", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
@@ -1224,7 +1224,7 @@ static Napi::Value Op_add_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_add__scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "add_: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("add_", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
@@ -1235,7 +1235,7 @@ static Napi::Value Op_add__scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sub_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "sub_: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sub_", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
@@ -1246,7 +1246,7 @@ static Napi::Value Op_sub_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_sub__scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "sub_: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("sub_", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     at::Scalar alpha = ArgScalar(info, 2);
@@ -1257,7 +1257,7 @@ static Napi::Value Op_sub__scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_mul_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "mul_: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("mul_", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     self.mul_(other); return info[0];
@@ -1267,7 +1267,7 @@ static Napi::Value Op_mul_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_mul__scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "mul_: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("mul_", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     self.mul_(other); return info[0];
@@ -1277,7 +1277,7 @@ static Napi::Value Op_mul__scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_div_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "div_: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("div_", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     self.div_(other); return info[0];
@@ -1287,7 +1287,7 @@ static Napi::Value Op_div_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_div__scalar(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "div_: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("div_", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar other = ArgScalar(info, 1);
     self.div_(other); return info[0];
@@ -1297,7 +1297,7 @@ static Napi::Value Op_div__scalar(const Napi::CallbackInfo& info) {
 static Napi::Value Op_addcmul_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "addcmul_: expected 4 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("addcmul_", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& tensor1 = ArgTensor(info, 1);
     const at::Tensor& tensor2 = ArgTensor(info, 2);
@@ -1309,7 +1309,7 @@ static Napi::Value Op_addcmul_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_addcdiv_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "addcdiv_: expected 4 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("addcdiv_", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& tensor1 = ArgTensor(info, 1);
     const at::Tensor& tensor2 = ArgTensor(info, 2);
@@ -1321,7 +1321,7 @@ static Napi::Value Op_addcdiv_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_lerp_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "lerp_: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("lerp_", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& end = ArgTensor(info, 1);
     at::Scalar weight = ArgScalar(info, 2);
@@ -1332,7 +1332,7 @@ static Napi::Value Op_lerp_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_clamp_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "clamp_: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("clamp_", {
     const at::Tensor& self = ArgTensor(info, 0);
     c10::optional<at::Scalar> min = ArgOptScalar(info, 1);
     c10::optional<at::Scalar> max = ArgOptScalar(info, 2);
@@ -1343,7 +1343,7 @@ static Napi::Value Op_clamp_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_copy_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "copy_: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("copy_", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& src = ArgTensor(info, 1);
     self.copy_(src); return info[0];
@@ -1353,7 +1353,7 @@ static Napi::Value Op_copy_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_zero_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "zero_: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("zero_", {
     const at::Tensor& self = ArgTensor(info, 0);
     self.zero_(); return info[0];
   })
@@ -1362,7 +1362,7 @@ static Napi::Value Op_zero_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_fill_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "fill_: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("fill_", {
     const at::Tensor& self = ArgTensor(info, 0);
     at::Scalar value = ArgScalar(info, 1);
     self.fill_(value); return info[0];
@@ -1372,7 +1372,7 @@ static Napi::Value Op_fill_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_normal_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "normal_: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("normal_", {
     const at::Tensor& self = ArgTensor(info, 0);
     double mean = ArgDouble(info, 1);
     double std = ArgDouble(info, 2);
@@ -1383,7 +1383,7 @@ static Napi::Value Op_normal_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_uniform_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 3) throw Napi::TypeError::New(env, "uniform_: expected 3 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("uniform_", {
     const at::Tensor& self = ArgTensor(info, 0);
     double from = ArgDouble(info, 1);
     double to = ArgDouble(info, 2);
@@ -1394,7 +1394,7 @@ static Napi::Value Op_uniform_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_silu_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "silu_: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("silu_", {
     const at::Tensor& self = ArgTensor(info, 0);
     koclip::SiluInPlace(self); return info[0];
   })
@@ -1403,7 +1403,7 @@ static Napi::Value Op_silu_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_quick_gelu_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "quick_gelu_: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("quick_gelu_", {
     const at::Tensor& self = ArgTensor(info, 0);
     koclip::QuickGeluInPlace(self); return info[0];
   })
@@ -1412,7 +1412,7 @@ static Napi::Value Op_quick_gelu_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_gelu_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 2) throw Napi::TypeError::New(env, "gelu_: expected 2 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("gelu_", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::string approximate = ArgString(info, 1);
     koclip::GeluInPlace(self, approximate); return info[0];
@@ -1422,7 +1422,7 @@ static Napi::Value Op_gelu_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_relu_(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "relu_: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("relu_", {
     const at::Tensor& self = ArgTensor(info, 0);
     self.relu_(); return info[0];
   })
@@ -1431,7 +1431,7 @@ static Napi::Value Op_relu_(const Napi::CallbackInfo& info) {
 static Napi::Value Op_item(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1) throw Napi::TypeError::New(env, "item: expected 1 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("item", {
     const at::Tensor& self = ArgTensor(info, 0);
     return Napi::Number::New(env, self.item().toDouble());
   })
@@ -1440,7 +1440,7 @@ static Napi::Value Op_item(const Napi::CallbackInfo& info) {
 static Napi::Value Op_allclose(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 4) throw Napi::TypeError::New(env, "allclose: expected 4 arguments");
-  KOCLIP_GUARD({
+  KOCLIP_GUARD_OP("allclose", {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& other = ArgTensor(info, 1);
     double rtol = ArgDouble(info, 2);

@@ -88,7 +88,7 @@ static Napi::Value LinearInt8Pack(const Napi::CallbackInfo& info) {
     }
     auto zeroPoints = at::zeros({w.size(0)}, at::kLong);
     auto wq = at::quantize_per_channel(w, scales.to(at::kDouble), zeroPoints, 0, at::kQInt8);
-    torch::jit::Stack stack;  // (no brace-inits in here: their commas would split KOCLIP_GUARD's argument)
+    torch::jit::Stack stack;
     stack.push_back(wq);
     stack.push_back(bias.has_value() ? c10::IValue(bias->detach().to(at::kFloat).contiguous()) : c10::IValue());
     static const auto prepack = Op("quantized::linear_prepack");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bytes.h"
+#include "guard.h"
 #include "handles.h"
 
 namespace koclip {
@@ -85,48 +86,50 @@ int32_t ArgInt32(const Napi::CallbackInfo& info, size_t i) {
 //   out[o][j][i] = clip8(2^(bits-1) + sum_{k < count[j]} src[o][first[j] + k][i] * weights[j * ksize + k])
 // A horizontal pass over RGB rows is (rows, width, 3); a vertical pass is (1, height, width * 3).
 static Napi::Value ResampleAxisU8(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  auto isArray = [&](size_t i, napi_typedarray_type type) {
-    return info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == type;
-  };
-  if (info.Length() != 9 || !(isArray(0, napi_uint8_array) || isArray(0, napi_uint8_clamped_array)) || !isArray(4, napi_int32_array) || !isArray(5, napi_int32_array) || !isArray(6, napi_int32_array)) {
-    throw Napi::TypeError::New(env, "resampleAxisU8(src: Uint8Array, outer, axis, inner, first: Int32Array, count: Int32Array, weights: Int32Array, ksize, bits): wrong arguments");
-  }
-  auto srcArray = info[0].As<Napi::TypedArray>();  // Uint8Array or Uint8ClampedArray (canvas pixels)
-  const int32_t outer = ArgInt32(info, 1), axis = ArgInt32(info, 2), inner = ArgInt32(info, 3);
-  auto first = info[4].As<Napi::Int32Array>(), count = info[5].As<Napi::Int32Array>(), weights = info[6].As<Napi::Int32Array>();
-  const int32_t ksize = ArgInt32(info, 7), bits = ArgInt32(info, 8);
-  const size_t n = first.ElementLength();
-  if (outer < 0 || axis < 0 || inner < 1 || ksize < 1 || bits < 1 || bits > 30) throw Napi::RangeError::New(env, "resampleAxisU8: bad sizes");
-  if (srcArray.ElementLength() != static_cast<size_t>(outer) * axis * inner) throw Napi::RangeError::New(env, "resampleAxisU8: src length is not outer * axis * inner");
-  if (count.ElementLength() != n || weights.ElementLength() != n * ksize) throw Napi::RangeError::New(env, "resampleAxisU8: first, count and weights disagree in length");
-  for (size_t j = 0; j < n; j++) {
-    if (first[j] < 0 || count[j] < 0 || count[j] > ksize || first[j] + count[j] > axis) {
-      throw Napi::RangeError::New(env, "resampleAxisU8: taps of output " + std::to_string(j) + " fall outside the input");
+  KOCLIP_GUARD({
+    Napi::Env env = info.Env();
+    auto isArray = [&](size_t i, napi_typedarray_type type) {
+      return info[i].IsTypedArray() && info[i].As<Napi::TypedArray>().TypedArrayType() == type;
+    };
+    if (info.Length() != 9 || !(isArray(0, napi_uint8_array) || isArray(0, napi_uint8_clamped_array)) || !isArray(4, napi_int32_array) || !isArray(5, napi_int32_array) || !isArray(6, napi_int32_array)) {
+      throw Napi::TypeError::New(env, "resampleAxisU8(src: Uint8Array, outer, axis, inner, first: Int32Array, count: Int32Array, weights: Int32Array, ksize, bits): wrong arguments");
     }
-  }
-  const uint8_t* src = static_cast<const uint8_t*>(srcArray.ArrayBuffer().Data()) + srcArray.ByteOffset();
-  auto out = UninitializedBytes(env, static_cast<size_t>(outer) * n * inner);
-  if (outer == 0 || n == 0) return out;
-  if (outer == 1) {
-    ResampleAxis(src, inner, first.Data(), count.Data(), weights.Data(), ksize, bits, n, out.Data());
+    auto srcArray = info[0].As<Napi::TypedArray>();  // Uint8Array or Uint8ClampedArray (canvas pixels)
+    const int32_t outer = ArgInt32(info, 1), axis = ArgInt32(info, 2), inner = ArgInt32(info, 3);
+    auto first = info[4].As<Napi::Int32Array>(), count = info[5].As<Napi::Int32Array>(), weights = info[6].As<Napi::Int32Array>();
+    const int32_t ksize = ArgInt32(info, 7), bits = ArgInt32(info, 8);
+    const size_t n = first.ElementLength();
+    if (outer < 0 || axis < 0 || inner < 1 || ksize < 1 || bits < 1 || bits > 30) throw Napi::RangeError::New(env, "resampleAxisU8: bad sizes");
+    if (srcArray.ElementLength() != static_cast<size_t>(outer) * axis * inner) throw Napi::RangeError::New(env, "resampleAxisU8: src length is not outer * axis * inner");
+    if (count.ElementLength() != n || weights.ElementLength() != n * ksize) throw Napi::RangeError::New(env, "resampleAxisU8: first, count and weights disagree in length");
+    for (size_t j = 0; j < n; j++) {
+      if (first[j] < 0 || count[j] < 0 || count[j] > ksize || first[j] + count[j] > axis) {
+        throw Napi::RangeError::New(env, "resampleAxisU8: taps of output " + std::to_string(j) + " fall outside the input");
+      }
+    }
+    const uint8_t* src = static_cast<const uint8_t*>(srcArray.ArrayBuffer().Data()) + srcArray.ByteOffset();
+    auto out = UninitializedBytes(env, static_cast<size_t>(outer) * n * inner);
+    if (outer == 0 || n == 0) return out;
+    if (outer == 1) {
+      ResampleAxis(src, inner, first.Data(), count.Data(), weights.Data(), ksize, bits, n, out.Data());
+      return out;
+    }
+    // A horizontal pass has inner = 3: too short a line to vectorise. Each strip of rows is
+    // resampled as a vertical pass of [axis, rows * inner] between two transposes instead: 3x
+    // faster for 640x480 -> 224, and the strip's buffers stay in cache.
+    constexpr int kStripRows = 32;
+    thread_local std::vector<uint8_t> swapped, result;
+    auto swap = inner == 3 ? SwapOuterAxis<3> : SwapOuterAxis<0>;
+    for (int32_t r0 = 0; r0 < outer; r0 += kStripRows) {
+      const int rows = std::min(kStripRows, outer - r0);
+      swapped.resize(static_cast<size_t>(rows) * axis * inner);
+      result.resize(static_cast<size_t>(rows) * n * inner);
+      swap(src + static_cast<size_t>(r0) * axis * inner, rows, axis, inner, swapped.data());
+      ResampleAxis(swapped.data(), rows * inner, first.Data(), count.Data(), weights.Data(), ksize, bits, n, result.data());
+      swap(result.data(), static_cast<int>(n), rows, inner, out.Data() + static_cast<size_t>(r0) * n * inner);
+    }
     return out;
-  }
-  // A horizontal pass has inner = 3: too short a line to vectorise. Each strip of rows is
-  // resampled as a vertical pass of [axis, rows * inner] between two transposes instead: 3x
-  // faster for 640x480 -> 224, and the strip's buffers stay in cache.
-  constexpr int kStripRows = 32;
-  thread_local std::vector<uint8_t> swapped, result;
-  auto swap = inner == 3 ? SwapOuterAxis<3> : SwapOuterAxis<0>;
-  for (int32_t r0 = 0; r0 < outer; r0 += kStripRows) {
-    const int rows = std::min(kStripRows, outer - r0);
-    swapped.resize(static_cast<size_t>(rows) * axis * inner);
-    result.resize(static_cast<size_t>(rows) * n * inner);
-    swap(src + static_cast<size_t>(r0) * axis * inner, rows, axis, inner, swapped.data());
-    ResampleAxis(swapped.data(), rows * inner, first.Data(), count.Data(), weights.Data(), ksize, bits, n, result.data());
-    swap(result.data(), static_cast<int>(n), rows, inner, out.Data() + static_cast<size_t>(r0) * n * inner);
-  }
-  return out;
+  })
 }
 
 void RegisterResample(Napi::Env env, Napi::Object exports) {

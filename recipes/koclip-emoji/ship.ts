@@ -1,18 +1,18 @@
 /**
  * Ships a trained run as models/koclip-emoji: the last stage's HF folder with fp16 weights (half
- * the size), the training configs of every stage, and curves over all stages (each stage's steps
- * continue where the previous one stopped).
- * Usage: koclip-node dist/recipes/koclip-emoji/ship.js OUT_DIR STAGE1_MODEL_DIR [STAGE2_MODEL_DIR …]
+ * the size), the schedule it was trained with as train_config.json, and curves over all stages
+ * (each stage's steps continue where the previous one stopped).
+ * Usage: koclip-node dist/recipes/koclip-emoji/ship.js OUT_DIR CONFIG STAGE1_DIR [STAGE2_DIR …]
  */
-import { copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadModel, saveModel } from "../../src/index.js";
 import { writeCurves } from "../../src/train/train.js";
 import { evaluateSlice } from "./slice.js";
 
-const [to, ...stages] = process.argv.slice(2);
-if (!to || stages.length === 0) {
-  console.error("usage: ship.js OUT_DIR STAGE1_MODEL_DIR [STAGE2_MODEL_DIR …]");
+const [to, config, ...stages] = process.argv.slice(2);
+if (!to || !config || stages.length === 0) {
+  console.error("usage: ship.js OUT_DIR CONFIG STAGE1_DIR [STAGE2_DIR …]");
   process.exit(2);
 }
 const model = await loadModel(stages.at(-1)!);
@@ -21,8 +21,8 @@ model.dispose();
 
 let offset = 0;
 const metrics: string[] = [];
+copyFileSync(config, join(to, "train_config.json"));
 stages.forEach((dir, i) => {
-  if (existsSync(join(dir, "train_config.json"))) copyFileSync(join(dir, "train_config.json"), join(to, stages.length > 1 ? `train_config.stage${i + 1}.json` : "train_config.json"));
   let last = 0;
   for (const line of readFileSync(join(dir, "metrics.jsonl"), "utf8").split("\n")) {
     if (line === "") continue;

@@ -1,7 +1,7 @@
 /**
  * The evaluation slice a test re-runs: zero-shot Korean top-1/top-5 on the OpenMoji rendering of
  * the first 200 CLDR concepts (200 classes, Korean templates). The full table lives in the
- * README; this slice is small enough to recompute in the test suite and must match exactly.
+ * model card (models/koclip-emoji/README.md); this slice is small enough to recompute in the test suite and must match exactly.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -56,3 +56,24 @@ export function intFlag(name: string, raw: string | undefined, min = 1, max = Nu
   }
   return n;
 }
+
+/**
+ * The flags every model-running command takes, declared once; spread into parseFlags' options
+ * and print their help with `modelFlagsHelp`.
+ */
+export const MODEL_FLAGS = {
+  model: { type: "string" },
+  device: { type: "string" },
+} as const satisfies FlagOptions;
+
+/** `--json`, for the commands that can print their result as JSON. */
+export const JSON_FLAG = { json: { type: "boolean" } } as const satisfies FlagOptions;
+
+/**
+ * The help lines of MODEL_FLAGS, aligned with the command's other options at `column`; `model`
+ * says where the model comes from when --model is absent (or that it is required).
+ */
+export function modelFlagsHelp(model: string, column: number): string {
+  const line = (flag: string, text: string) => `  ${flag.padEnd(column - 2)}${text}`;
+  return [line("--model DIR|ID", model), line("--device D", "cpu (default), cuda or cuda:N")].join("\n");
+}

@@ -1,8 +1,10 @@
 /**
  * Checkpoint containers as bytes ↔ named `RawTensor`s: safetensors, PyTorch zip-pickle
  * (`pytorch_model.bin`) and Flax msgpack. No tensor library and no model knowledge here; renaming
- * and transposing a foreign layout happens in the model adapters above this folder.
+ * and transposing a foreign layout happens in the model adapters above this folder. Config files
+ * are read through one ConfigReader (config_reader.ts).
  */
+export { ConfigError, ConfigReader, FINITE, NON_NEGATIVE, POSITIVE, inRange, isJsonObject, type Json, type NumberRule } from "./config_reader.js";
 export {
   type DType,
   type RawTensor,

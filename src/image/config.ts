@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ConfigError, ConfigReader, isJsonObject, POSITIVE } from "../formats/index.js";
 
 /** PIL resampling filters, spelled as in `PIL.Image.Resampling`. */
 export type ResampleFilter = "nearest" | "box" | "bilinear" | "hamming" | "bicubic" | "lanczos";
@@ -76,70 +77,43 @@ function vitDefaults(size = 224): ImageProcessorConfig {
   };
 }
 
-/** Thrown when a preprocessor config is present but cannot be used as is. */
-export class ImageConfigError extends Error {
-  override name = "ImageConfigError";
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-function positiveInt(v: unknown, what: string): number {
-  if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) {
-    throw new ImageConfigError(`${what} must be a positive integer, got ${JSON.stringify(v)}`);
-  }
-  return v;
-}
-
-function bool(v: unknown, what: string, dflt: boolean): boolean {
-  if (v === undefined || v === null) return dflt;
-  if (typeof v !== "boolean") throw new ImageConfigError(`${what} must be a boolean, got ${JSON.stringify(v)}`);
-  return v;
-}
-
 /** HF accepts a scalar (broadcast to 3 channels) or a 3-list for image_mean / image_std. */
-function triple(v: unknown, what: string, dflt: [number, number, number]): [number, number, number] {
-  if (v === undefined || v === null) return dflt;
+function triple(r: ConfigReader, field: string, dflt: [number, number, number]): [number, number, number] {
+  const v = r.raw(field);
+  if (v === undefined) return dflt;
   if (typeof v === "number") return [v, v, v];
-  if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number")) {
-    return [v[0], v[1], v[2]] as [number, number, number];
-  }
-  throw new ImageConfigError(`${what} must be a number or 3 numbers, got ${JSON.stringify(v)}`);
+  if (Array.isArray(v) && v.length === 3 && v.every((x) => typeof x === "number")) return [v[0], v[1], v[2]] as [number, number, number];
+  return r.fail(field, "a number or 3 numbers", v);
 }
 
-function parseResample(v: unknown, dflt: ResampleFilter): ResampleFilter {
-  if (v === undefined || v === null) return dflt;
+function parseResample(r: ConfigReader, dflt: ResampleFilter): ResampleFilter {
+  const v = r.raw("resample");
+  if (v === undefined) return dflt;
   if (typeof v === "number" && PIL_RESAMPLING_IDS[v] !== undefined) return PIL_RESAMPLING_IDS[v];
-  if (typeof v === "string" && (PIL_RESAMPLING_IDS as readonly string[]).includes(v.toLowerCase())) {
-    return v.toLowerCase() as ResampleFilter;
-  }
-  throw new ImageConfigError(
-    `resample must be a PIL resampling id 0-5 or one of ${PIL_RESAMPLING_IDS.join(", ")}, got ${JSON.stringify(v)}`,
-  );
+  if (typeof v === "string" && (PIL_RESAMPLING_IDS as readonly string[]).includes(v.toLowerCase())) return v.toLowerCase() as ResampleFilter;
+  return r.fail("resample", `a PIL resampling id 0-5 or one of ${PIL_RESAMPLING_IDS.join(", ")}`, v);
 }
 
 /** `get_size_dict` for `crop_size`: an int means a square. */
-function parseCropSize(v: unknown, dflt: { height: number; width: number }): { height: number; width: number } {
-  if (v === undefined || v === null) return dflt;
-  if (typeof v === "number") return { height: positiveInt(v, "crop_size"), width: v };
-  if (isObject(v) && v.height !== undefined && v.width !== undefined) {
-    return { height: positiveInt(v.height, "crop_size.height"), width: positiveInt(v.width, "crop_size.width") };
-  }
-  throw new ImageConfigError(`crop_size must be an int or {height, width}, got ${JSON.stringify(v)}`);
+function parseCropSize(r: ConfigReader, dflt: { height: number; width: number }): { height: number; width: number } {
+  const v = r.raw("crop_size");
+  if (v === undefined) return dflt;
+  if (typeof v === "number") return { height: r.int("crop_size", undefined, 1), width: v };
+  const c = isJsonObject(v) ? r.child("crop_size")! : undefined;
+  if (c && c.raw("height") !== undefined && c.raw("width") !== undefined) return { height: c.int("height", undefined, 1), width: c.int("width", undefined, 1) };
+  return r.fail("crop_size", "an int or {height, width}", v);
 }
 
 /**
  * Validates a parsed `preprocessor_config.json` (CLIP or ViT processor, new or legacy
- * feature-extractor spelling). Fields that are absent take the processor class's defaults.
+ * feature-extractor spelling). Fields that are absent take the processor class's defaults; errors
+ * name `where` and the field (ConfigReader's format).
  *
  *   parseImageProcessorConfig({ size: { shortest_edge: 224 }, resample: 3 }).resample  // "bicubic"
  */
-export function parseImageProcessorConfig(json: unknown): ImageProcessorConfig {
-  if (!isObject(json)) throw new ImageConfigError("preprocessor config must be a JSON object");
-  const kind = String(json.image_processor_type ?? json.feature_extractor_type ?? "CLIPImageProcessor");
+export function parseImageProcessorConfig(json: unknown, where = "preprocessor_config.json"): ImageProcessorConfig {
+  const r = ConfigReader.of(json, where);
+  const kind = String(r.raw("image_processor_type") ?? r.raw("feature_extractor_type") ?? "CLIPImageProcessor");
   // ViT-style processors squash to a square and treat an int `size` as height = width;
   // CLIP-style ones (the default, also for unknown types) read an int as the shortest edge.
   const squash = /^(ViT|DeiT|BEiT|Siglip)/i.test(kind);
@@ -147,43 +121,37 @@ export function parseImageProcessorConfig(json: unknown): ImageProcessorConfig {
 
   let shortestEdge = base.shortestEdge;
   let size = base.size;
-  const s = json.size;
+  const s = r.raw("size");
+  const sr = isJsonObject(s) ? r.child("size")! : undefined;
   if (typeof s === "number") {
-    if (squash) size = { height: positiveInt(s, "size"), width: s };
-    else shortestEdge = positiveInt(s, "size");
-  } else if (isObject(s) && s.shortest_edge !== undefined && s.longest_edge === undefined) {
-    shortestEdge = positiveInt(s.shortest_edge, "size.shortest_edge");
+    if (squash) size = { height: r.int("size", undefined, 1), width: s };
+    else shortestEdge = r.int("size", undefined, 1);
+  } else if (sr && sr.raw("shortest_edge") !== undefined && sr.raw("longest_edge") === undefined) {
+    shortestEdge = sr.int("shortest_edge", undefined, 1);
     size = undefined;
-  } else if (isObject(s) && s.height !== undefined && s.width !== undefined) {
-    size = { height: positiveInt(s.height, "size.height"), width: positiveInt(s.width, "size.width") };
+  } else if (sr && sr.raw("height") !== undefined && sr.raw("width") !== undefined) {
+    size = { height: sr.int("height", undefined, 1), width: sr.int("width", undefined, 1) };
     shortestEdge = Math.min(size.height, size.width);
-  } else if (s !== undefined && s !== null) {
-    throw new ImageConfigError(
-      `size must be an int, {shortest_edge} or {height, width}; got ${JSON.stringify(s)} (longest_edge is not supported)`,
-    );
+  } else if (s !== undefined) {
+    r.fail("size", "an int, {shortest_edge} or {height, width} (longest_edge is not supported)", s);
   }
 
-  const rescaleFactor = json.rescale_factor ?? base.rescaleFactor;
-  if (typeof rescaleFactor !== "number" || !(rescaleFactor > 0)) {
-    throw new ImageConfigError(`rescale_factor must be a positive number, got ${JSON.stringify(rescaleFactor)}`);
-  }
-  const std = triple(json.image_std, "image_std", base.std);
-  if (std.some((x) => x === 0)) throw new ImageConfigError(`image_std must not contain 0, got ${JSON.stringify(std)}`);
-
+  const std = triple(r, "image_std", base.std);
+  if (std.some((x) => x === 0)) r.fail("image_std", "non-zero", std);
   return {
     shortestEdge,
     ...(size ? { size } : {}),
     // Like HF, an absent crop_size is the class default (224), not the resize size.
-    cropSize: parseCropSize(json.crop_size, base.cropSize),
-    doResize: bool(json.do_resize, "do_resize", base.doResize),
-    doCenterCrop: bool(json.do_center_crop, "do_center_crop", base.doCenterCrop),
-    doRescale: bool(json.do_rescale, "do_rescale", base.doRescale),
-    doNormalize: bool(json.do_normalize, "do_normalize", base.doNormalize),
-    doConvertRgb: bool(json.do_convert_rgb, "do_convert_rgb", base.doConvertRgb),
-    rescaleFactor,
-    mean: triple(json.image_mean, "image_mean", base.mean),
+    cropSize: parseCropSize(r, base.cropSize),
+    doResize: r.boolean("do_resize", base.doResize),
+    doCenterCrop: r.boolean("do_center_crop", base.doCenterCrop),
+    doRescale: r.boolean("do_rescale", base.doRescale),
+    doNormalize: r.boolean("do_normalize", base.doNormalize),
+    doConvertRgb: r.boolean("do_convert_rgb", base.doConvertRgb),
+    rescaleFactor: r.number("rescale_factor", base.rescaleFactor, POSITIVE),
+    mean: triple(r, "image_mean", base.mean),
     std,
-    resample: parseResample(json.resample, base.resample),
+    resample: parseResample(r, base.resample),
   };
 }
 
@@ -207,14 +175,9 @@ export async function loadImageProcessorConfig(dir: string, fallbackSize = 224):
   try {
     json = JSON.parse(text);
   } catch (err) {
-    throw new ImageConfigError(`${path}: invalid JSON (${(err as Error).message})`);
+    throw new ConfigError(`${path}: invalid JSON (${(err as Error).message})`);
   }
-  try {
-    return parseImageProcessorConfig(json);
-  } catch (err) {
-    if (err instanceof ImageConfigError) throw new ImageConfigError(`${path}: ${err.message}`);
-    throw err;
-  }
+  return parseImageProcessorConfig(json, path);
 }
 
 /**

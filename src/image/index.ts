@@ -2,7 +2,6 @@
 export {
   clipDefaults,
   imageProcessorConfigJson,
-  ImageConfigError,
   loadImageProcessorConfig,
   OPENAI_CLIP_MEAN,
   OPENAI_CLIP_STD,

@@ -11,6 +11,9 @@ import { join } from "node:path";
 import { ExactIndex, HNSW_FORMAT, HnswIndex, type NeighbourIndex, type VectorSet } from "./ann.js";
 import { blobToVector, getMeta, openIndexDb, setMeta } from "./schema.js";
 import type { Database } from "./sqlite.js";
+import type { CollectionStatus } from "./status.js";
+
+export type { CollectionStatus } from "./status.js";
 
 export interface IndexedImage {
   id: number;
@@ -34,19 +37,6 @@ export interface SearchHit {
   score: number;
 }
 
-export interface CollectionStatus {
-  images: number;
-  skipped: number;
-  /** Absolute folder of the model that made the embeddings. */
-  model: string | null;
-  embedDim: number | null;
-  root: string | null;
-  updatedAt: string | null;
-  /** Which neighbour search `search` uses at this size. */
-  ann: "exact" | "hnsw";
-  /** Fingerprint of the model's files (see modelFingerprint). */
-  modelFingerprint: string | null;
-}
 
 export interface CollectionOptions {
   /** Never write: no tables created, the HNSW file is used if current, else rebuilt in memory only. */
@@ -259,4 +249,9 @@ export class Collection {
   close(): void {
     if (this.db.open) this.db.close();
   }
+  /** `using c = Collection.open(db)` closes the database when the scope ends. */
+  [Symbol.dispose](): void {
+    this.close();
+  }
+
 }

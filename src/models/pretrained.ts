@@ -156,6 +156,11 @@ export class PretrainedModel {
     if (this.encoder.dispose) this.encoder.dispose();
     else this.encoder.store.dispose();
   }
+
+  /** `using model = await loadModel(dir)` frees the parameters when the scope ends, however it ends. */
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
 }
 
 /** Cosine similarity of two rows (dot product when both are L2-normalised). */

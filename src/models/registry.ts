@@ -5,8 +5,8 @@
 import { parseClipConfig } from "./clip/config.js";
 import { ClipModel, isClipBuffer } from "./clip/model.js";
 import type { Checkpoint } from "./checkpoint.js";
-import type { DualEncoder } from "./dual_encoder.js";
-import { parseKoClipConfig } from "./koclip/config.js";
+import { buildStrict, type DualEncoder } from "./dual_encoder.js";
+import { koclipConfigJson, parseKoClipConfig } from "./koclip/config.js";
 import { KoClipModel } from "./koclip/model.js";
 import { parseMClipConfig } from "./mclip/config.js";
 import { MClipDualEncoder } from "./mclip/dual_encoder.js";
@@ -27,37 +27,60 @@ export interface BuildContext {
 /** Builds the model and fails, naming them, on checkpoint tensors the model did not use. */
 type Builder = (ctx: BuildContext) => DualEncoder;
 
-const isBuffer = (name: string) => isClipBuffer(name) || isRobertaBuffer(name);
+/** Checkpoint tensors no family loads (position-id buffers); strict loading skips them. */
+export const isCheckpointBuffer = (name: string) => isClipBuffer(name) || isRobertaBuffer(name);
 
 function strictStore(ctx: BuildContext): VarStore {
   return VarStore.fromSource(ctx.checkpoint.source, { ...ctx.store, file: ctx.checkpoint.file });
 }
 
-function buildKoClip(ctx: BuildContext): DualEncoder {
-  const store = strictStore(ctx);
-  const model = new KoClipModel(store, parseKoClipConfig(ctx.configJson, ctx.configFile));
-  store.assertAllUsed(isBuffer);
-  return model;
-}
+const buildKoClip: Builder = (ctx) => buildStrict(strictStore(ctx), (store) => new KoClipModel(store, parseKoClipConfig(ctx.configJson, ctx.configFile)), isCheckpointBuffer);
 
 export const MODEL_BUILDERS = {
-  "clip": (ctx) => {
-    const store = strictStore(ctx);
-    const model = new ClipModel(store, parseClipConfig(ctx.configJson, ctx.configFile));
-    store.assertAllUsed(isBuffer);
-    return model;
-  },
+  "clip": (ctx) => buildStrict(strictStore(ctx), (store) => new ClipModel(store, parseClipConfig(ctx.configJson, ctx.configFile)), isCheckpointBuffer),
   "vision-text-dual-encoder": buildKoClip,
   // koclip-base / koclip-large (Flax hybrid-CLIP example); the config fixes their position ids.
   "hybrid-clip": buildKoClip,
   "M-CLIP": (ctx) => {
-    const store = strictStore(ctx);
-    const text = new MultilingualCLIP(store.root, parseMClipConfig(ctx.configJson, ctx.configFile));
-    store.assertAllUsed(isBuffer);
     if (ctx.vision && !(ctx.vision instanceof ClipModel)) throw new Error(`M-CLIP pairs with a CLIP image model; the vision folder holds a '${ctx.vision.modelType}'`);
-    return new MClipDualEncoder(text, store, (ctx.vision as ClipModel | undefined) ?? null);
+    const vision = (ctx.vision as ClipModel | undefined) ?? null;
+    const store = strictStore(ctx);
+    const text = buildStrict(store, (s) => new MultilingualCLIP(s.root, parseMClipConfig(ctx.configJson, ctx.configFile)), isCheckpointBuffer);
+    return new MClipDualEncoder(text, store, vision);
   },
 } as const satisfies Record<string, Builder>;
+
+/** A model with fresh parameters from its config alone, and the config.json it saves with. */
+type FreshBuilder = (json: Record<string, unknown>, file: string, store: VarStore) => { encoder: DualEncoder; configJson: Record<string, unknown> };
+
+const freshKoClip: FreshBuilder = (json, file, store) => {
+  const config = parseKoClipConfig(json, file);
+  return { encoder: new KoClipModel(store, config), configJson: koclipConfigJson(config) };
+};
+
+/** The families `koclip train --model-config` can start from scratch (M-CLIP is distilled, not trained here). */
+const FRESH_BUILDERS: Record<string, FreshBuilder> = {
+  "clip": (json, file, store) => ({ encoder: new ClipModel(store, parseClipConfig(json, file)), configJson: json }),
+  "vision-text-dual-encoder": freshKoClip,
+  "hybrid-clip": freshKoClip,
+};
+
+/** A fresh model of the config's family, or an error listing the families that can start fresh. */
+export function freshModel(json: Record<string, unknown>, file: string, store: VarStore): { encoder: DualEncoder; configJson: Record<string, unknown> } {
+  const build = typeof json.model_type === "string" ? FRESH_BUILDERS[json.model_type] : undefined;
+  if (!build) throw new Error(`${file}: cannot train model_type '${String(json.model_type)}' from scratch (known: ${Object.keys(FRESH_BUILDERS).join(", ")})`);
+  return build(json, file, store);
+}
+
+/** The vision tower's config in a folder's config.json: a CLIP (vision) config itself, or a dual encoder's vision_config. */
+export function visionTowerConfig(json: Record<string, unknown>): Record<string, unknown> {
+  return json.model_type === "clip" || json.model_type === "clip_vision_model" ? json : (json.vision_config as Record<string, unknown>);
+}
+
+/** The text tower's config in a folder's config.json: a KoCLIP's text_config, or a RoBERTa/BERT config itself. */
+export function textTowerConfig(json: Record<string, unknown>): Record<string, unknown> {
+  return json.text_config && json.model_type === "vision-text-dual-encoder" ? (json.text_config as Record<string, unknown>) : json;
+}
 
 export type ModelType = keyof typeof MODEL_BUILDERS;
 

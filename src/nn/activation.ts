@@ -33,8 +33,3 @@ export function activateInPlace(act: Activation, x: Tensor): Tensor {
   }
 }
 
-/** Narrows a config string to an Activation, naming the allowed values otherwise. */
-export function parseActivation(value: unknown, where: string): Activation {
-  if (typeof value === "string" && (ACTIVATIONS as readonly string[]).includes(value)) return value as Activation;
-  throw new Error(`${where}: hidden_act '${String(value)}' is not supported (known: ${ACTIVATIONS.join(", ")})`);
-}

@@ -6,5 +6,5 @@ export { Linear, SharedInputLinears } from "./linear.js";
 export { LayerNorm } from "./layer_norm.js";
 export { Embedding } from "./embedding.js";
 export { Conv2d, type Conv2dOptions } from "./conv2d.js";
-export { activateInPlace, parseActivation, ACTIVATIONS, type Activation } from "./activation.js";
+export { activateInPlace, ACTIVATIONS, type Activation } from "./activation.js";
 export { multiHeadAttention, splitHeads, mergeHeads, keyPaddingMask } from "./attention.js";

@@ -6,6 +6,7 @@
  *   const res = await fetch("/api/search", { method: "POST", body: JSON.stringify({ text: "고양이", k: 8 }) });
  *   const { hits } = (await res.json()) as SearchResponse;   // hits[0].thumbnailUrl === "/api/images/17"
  */
+import type { CollectionStatus } from "../index/status.js";
 
 /** Every limit the server enforces; a request over one gets a 4xx whose `limit` names it. */
 export interface ServerLimits {
@@ -117,25 +118,10 @@ export interface PatchResponse {
   tookMs: number;
 }
 
-/**
- * What GET /api/status reports about the index; mirrors the index's own status record
- * (CollectionStatus) by copy, since importing it would pull node's types into the page's check.
- */
-export interface CollectionStatusView {
-  images: number;
-  skipped: number;
-  model: string | null;
-  embedDim: number | null;
-  /** The indexed folder's name (not its server path). */
-  root: string | null;
-  updatedAt: string | null;
-  ann: "exact" | "hnsw";
-}
-
 export interface StatusResponse {
   model: { name: string; dir: string; embedDim: number; maxTextLength: number };
-  /** null when the server was started without --db. */
-  collection: (CollectionStatusView & { dbFile: string }) | null;
+  /** null when the server was started without --db. root, model and dbFile are names, not server paths. */
+  collection: (CollectionStatus & { dbFile: string }) | null;
   /** depth: jobs waiting or running; served/rejected since start; passes: model calls (merged batches count once). */
   queue: { depth: number; running: boolean; limit: number; served: number; rejected: number; passes: number };
   limits: ServerLimits;

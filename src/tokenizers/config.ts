@@ -7,6 +7,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { ConfigError } from "../formats/index.js";
 import type { Side, TokenizerKind } from "./types.js";
 
 /**
@@ -92,13 +93,13 @@ async function readJson(path: string, need: "required" | "optional"): Promise<un
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && need === "optional") return undefined;
-    if (code === "ENOENT") throw new Error(`${path}: not found (a Hugging Face tokenizer folder needs tokenizer.json)`);
-    throw new Error(`${path}: cannot read (${(err as Error).message})`);
+    if (code === "ENOENT") throw new ConfigError(`${path}: not found (a Hugging Face tokenizer folder needs tokenizer.json)`);
+    throw new ConfigError(`${path}: cannot read (${(err as Error).message})`);
   }
   try {
     return JSON.parse(text);
   } catch (err) {
-    throw new Error(`${path}: invalid JSON (${(err as Error).message})`);
+    throw new ConfigError(`${path}: invalid JSON (${(err as Error).message})`);
   }
 }
 
@@ -109,7 +110,7 @@ export function parseTokenizerJson(json: unknown, file: string): TokenizerJson {
   const type = model.type;
   if (typeof type !== "string" || !Object.hasOwn(TOKENIZER_KINDS, type)) {
     const got = typeof type === "string" ? `"${type}"` : "missing";
-    throw new Error(`${file}: unsupported model.type ${got} (supported: ${Object.keys(TOKENIZER_KINDS).join(", ")})`);
+    throw new ConfigError(`${file}: unsupported model.type ${got} (supported: ${Object.keys(TOKENIZER_KINDS).join(", ")})`);
   }
   const padding = raw.padding == null ? null : expectObject(raw.padding, file, "padding");
   const truncation = raw.truncation == null ? null : expectObject(raw.truncation, file, "truncation");
@@ -158,7 +159,7 @@ export function parseTokenizerConfig(json: unknown, file: string): TokenizerConf
 
 function expectObject(value: unknown, file: string, what: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new Error(`${file}: ${what} must be a JSON object`);
+    throw new ConfigError(`${file}: ${what} must be a JSON object`);
   }
   return value as Record<string, unknown>;
 }
@@ -170,7 +171,7 @@ function optional<T extends "string" | "number" | "boolean">(
   what: string,
 ): (T extends "string" ? string : T extends "number" ? number : boolean) | undefined {
   if (value == null) return undefined;
-  if (typeof value !== type) throw new Error(`${file}: ${what} must be a ${type}, got ${JSON.stringify(value)}`);
+  if (typeof value !== type) throw new ConfigError(`${file}: ${what} must be a ${type}, got ${JSON.stringify(value)}`);
   return value as never;
 }
 
@@ -178,13 +179,13 @@ function parseDirection(value: unknown, file: string, what: string): Side {
   // tokenizer.json spells directions "Left"/"Right" (Rust enum names); missing means right.
   if (value == null || value === "Right") return "right";
   if (value === "Left") return "left";
-  throw new Error(`${file}: ${what} must be "Left" or "Right", got ${JSON.stringify(value)}`);
+  throw new ConfigError(`${file}: ${what} must be "Left" or "Right", got ${JSON.stringify(value)}`);
 }
 
 function optionalSide(value: unknown, file: string, what: string): Side | undefined {
   if (value == null) return undefined;
   if (value === "left" || value === "right") return value;
-  throw new Error(`${file}: ${what} must be "left" or "right", got ${JSON.stringify(value)}`);
+  throw new ConfigError(`${file}: ${what} must be "left" or "right", got ${JSON.stringify(value)}`);
 }
 
 function specialToken(value: unknown, file: string, what: string): string | undefined {
@@ -193,5 +194,5 @@ function specialToken(value: unknown, file: string, what: string): string | unde
   if (typeof value === "object" && typeof (value as { content?: unknown }).content === "string") {
     return (value as { content: string }).content;
   }
-  throw new Error(`${file}: ${what} must be a string or {"content": string}, got ${JSON.stringify(value)}`);
+  throw new ConfigError(`${file}: ${what} must be a string or {"content": string}, got ${JSON.stringify(value)}`);
 }

@@ -93,6 +93,8 @@ export class ProcessGroup implements Disposable {
   readonly #store: NativeStore;
   #group: NativeGroup | null;
   #aborted = false;
+  /** How many agree() calls this rank made: every rank makes them in the same order, so it keys them. */
+  #agreements = 0;
 
   private constructor(
     readonly rank: number,
@@ -191,7 +193,9 @@ export class ProcessGroup implements Disposable {
 
   #lostRanks(): string {
     try {
+      // Read back: a set can look successful on a socket whose far end just died.
       native.storeSet(this.#store, `koclip/failed/${this.rank}`, "1");
+      native.storeGet(this.#store, `koclip/failed/${this.rank}`, PEER_REPORT_MS);
     } catch {
       return this.rank === 0 ? "the store is unreachable" : "lost rank 0 (the store host)";
     }
@@ -233,12 +237,12 @@ export class ProcessGroup implements Disposable {
 
   /**
    * Checks that every rank holds the same `value` for `what` (a config, a data fingerprint);
-   * throws on every rank, naming the ranks that differ from rank 0, when they do not. Each
-   * `what` can be agreed on once per group (the values stay in the store under that name).
+   * throws on every rank, naming the ranks that differ from rank 0, when they do not. Every rank
+   * must make the same agree() calls in the same order (each call has its own keys in the store).
    */
   agree(what: string, value: string): void {
     this.#live();
-    const key = `koclip/agree/${what}`;
+    const key = `koclip/agree/${this.#agreements++}/${what}`;
     native.storeSet(this.#store, `${key}/${this.rank}`, value);
     const read = (r: number) => {
       try {

@@ -3,6 +3,12 @@
  * these field by field; the resolved config is saved with each checkpoint.
  */
 
+/**
+ * One phase of a schedule (see phases.ts): the options it changes, and optionally the lengths of
+ * its cosine cycles (warm restarts), each run with the next seed.
+ */
+export type TrainPhase = Partial<Omit<TrainConfig, "phases">> & { restarts?: number[] };
+
 export interface TrainConfig {
   /** Pairs JSONL for training (required) and optionally for validation. */
   data: string;
@@ -86,6 +92,8 @@ export interface TrainConfig {
   decodeConcurrency: number;
   /** Skip bad rows (reported) unless strict. */
   strict: boolean;
+  /** A schedule in phases (phases.ts); null: one run of the options above. */
+  phases: TrainPhase[] | null;
 }
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
@@ -133,6 +141,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   resume: false,
   decodeConcurrency: 8,
   strict: false,
+  phases: null,
 };
 
 const KEYS = Object.keys(DEFAULT_TRAIN_CONFIG) as (keyof TrainConfig)[];
@@ -170,6 +179,10 @@ export function resolveTrainConfig(...layers: Partial<Record<string, unknown>>[]
     for (const [k, v] of Object.entries(layer)) {
       if (v === undefined) continue;
       if (!KEYS.includes(k as keyof TrainConfig)) throw new Error(`unknown training option '${k}' (known: ${KEYS.join(", ")})`);
+      if (k === "phases") {
+        cfg.phases = checkPhases(v);
+        continue;
+      }
       const def = DEFAULT_TRAIN_CONFIG[k as keyof TrainConfig];
       const ok = def === null ? v === null || typeof v === "string" : Array.isArray(def) ? Array.isArray(v) && v.length === def.length && v.every((x) => typeof x === "number") : typeof v === typeof def;
       if (!ok) throw new Error(`training option '${k}': expected ${def === null ? "a string" : Array.isArray(def) ? `[${def.map(() => "number").join(", ")}]` : typeof def}, got ${JSON.stringify(v)}`);
@@ -191,4 +204,22 @@ export function resolveTrainConfig(...layers: Partial<Record<string, unknown>>[]
   const [lo, hi] = c.foregroundScale;
   if (!(lo > 0 && lo <= hi && hi <= 1)) throw new Error(`foregroundScale must be [min, max] with 0 < min <= max <= 1, got [${lo}, ${hi}]`);
   return c;
+}
+
+/** `phases` as given: null, or a list of objects of known options with optional positive-integer `restarts`. */
+function checkPhases(v: unknown): TrainPhase[] | null {
+  if (v === null) return null;
+  if (!Array.isArray(v) || v.length === 0) throw new Error(`training option 'phases': expected a non-empty list of option objects, got ${JSON.stringify(v)}`);
+  return v.map((phase, i) => {
+    if (typeof phase !== "object" || phase === null || Array.isArray(phase)) throw new Error(`phases[${i}]: expected an object of training options, got ${JSON.stringify(phase)}`);
+    const { restarts, ...options } = phase as Record<string, unknown>;
+    if (restarts !== undefined && (!Array.isArray(restarts) || restarts.length === 0 || !restarts.every((n) => Number.isInteger(n) && n > 0))) {
+      throw new Error(`phases[${i}].restarts: expected a list of positive step counts, got ${JSON.stringify(restarts)}`);
+    }
+    // Values are checked when each stage's config is resolved (phases.ts, before any training).
+    for (const k of Object.keys(options)) {
+      if (k === "phases" || !KEYS.includes(k as keyof TrainConfig)) throw new Error(`phases[${i}]: unknown training option '${k}'`);
+    }
+    return phase as TrainPhase;
+  });
 }

@@ -6,28 +6,18 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { clipDefaults, loadImageProcessorConfig } from "../image/index.js";
 import { openCheckpoint } from "../models/checkpoint.js";
-import { parseClipConfig } from "../models/clip/config.js";
-import { ClipModel } from "../models/clip/model.js";
-import type { DualEncoder } from "../models/dual_encoder.js";
+import { buildStrict } from "../models/dual_encoder.js";
 import { koclipConfigJson, parseKoClipConfig, type KoClipConfig } from "../models/koclip/config.js";
 import { KoClipModel } from "../models/koclip/model.js";
 import { resolveModelPath } from "../models/hub.js";
 import { loadModel, readConfigJson } from "../models/load.js";
 import { PretrainedModel } from "../models/pretrained.js";
-import { isClipBuffer } from "../models/clip/model.js";
-import { isRobertaBuffer } from "../models/roberta/model.js";
+import { freshModel, isCheckpointBuffer, textTowerConfig, visionTowerConfig } from "../models/registry.js";
 import { float32ToRaw, rawToFloat32 } from "../formats/raw_tensor.js";
 import { VarStore, type TensorSource } from "../nn/index.js";
 import { randn } from "../torch/index.js";
 import { loadTokenizer } from "../tokenizers/index.js";
 import type { TrainConfig } from "./config.js";
-
-/** A dual encoder built from a config (KoCLIP or CLIP) with fresh parameters. */
-function freshEncoder(json: Record<string, unknown>, file: string, device: string): DualEncoder {
-  const store = VarStore.fresh({ device, trainable: true });
-  if (json.model_type === "clip") return new ClipModel(store, parseClipConfig(json, file));
-  return new KoClipModel(store, parseKoClipConfig(json, file));
-}
 
 /** Text checkpoints name the tower's tensors bare (RobertaModel) or under "roberta."/"bert." (…ForMaskedLM). */
 function textPrefix(source: TensorSource): string {
@@ -42,11 +32,9 @@ function textPrefix(source: TensorSource): string {
 /** KoCLIP from a CLIP (vision) folder and a RoBERTa/BERT (text) folder; projections start fresh. */
 async function fromTowers(cfg: TrainConfig): Promise<PretrainedModel> {
   const vis = readConfigJson(cfg.vision!), txt = readConfigJson(cfg.text!);
-  const visionConfig = vis.json.model_type === "clip" || vis.json.model_type === "clip_vision_model" ? vis.json : (vis.json.vision_config as Record<string, unknown>);
-  const textConfig = txt.json.text_config && txt.json.model_type === "vision-text-dual-encoder" ? (txt.json.text_config as Record<string, unknown>) : txt.json;
   const config: KoClipConfig = parseKoClipConfig({
     model_type: "vision-text-dual-encoder", projection_dim: cfg.projectionDim, logit_scale_init_value: 2.6592,
-    vision_config: visionConfig, text_config: textConfig,
+    vision_config: visionTowerConfig(vis.json), text_config: textTowerConfig(txt.json),
   }, `${cfg.vision} + ${cfg.text}`);
   const vCk = openCheckpoint(cfg.vision!), tCk = openCheckpoint(cfg.text!);
   const tPrefix = textPrefix(tCk.source);
@@ -58,8 +46,7 @@ async function fromTowers(cfg: TrainConfig): Promise<PretrainedModel> {
     device: cfg.device, trainable: true, file: `${vCk.file} + ${tCk.file}`,
     initMissing: (n) => n === "logit_scale" || n.startsWith("visual_projection.") || n.startsWith("text_projection.") || n.startsWith("text_model.pooler."),
   });
-  const encoder = new KoClipModel(store, config);
-  store.assertAllUsed((n) => isClipBuffer(n) || isRobertaBuffer(n));
+  const encoder = buildStrict(store, (s) => new KoClipModel(s, config), isCheckpointBuffer);
   vCk.close();
   tCk.close();
   const imageConfig = await loadImageProcessorConfig(cfg.vision!, encoder.imageSize);
@@ -118,8 +105,7 @@ async function withNewVocabulary(cfg: TrainConfig, log: (line: string) => void):
     const newTable = float32ToRaw(rows, [tokenizer.vocabSize, width]);
     const source: TensorSource = { keys: () => checkpoint.source.keys(), get: (n) => (n === WORD_EMBEDDINGS ? newTable : checkpoint.source.get(n)) };
     const store = VarStore.fromSource(source, { device: cfg.device, trainable: true, file: checkpoint.file });
-    const encoder = new KoClipModel(store, config);
-    store.assertAllUsed((n) => isClipBuffer(n) || isRobertaBuffer(n));
+    const encoder = buildStrict(store, (s) => new KoClipModel(s, config), isCheckpointBuffer);
     const imageConfig = await loadImageProcessorConfig(cfg.model!, encoder.imageSize);
     return new PretrainedModel(encoder, tokenizer, imageConfig, cfg.tokenizer!, koclipConfigJson(config), cfg.device);
   } finally {
@@ -136,7 +122,6 @@ export async function initModel(cfg: TrainConfig, log: (line: string) => void = 
   if (cfg.model) return loadModel(cfg.model, { trainable: true, device: cfg.device });
   if (cfg.vision && cfg.text) return fromTowers(cfg);
   const { json, file } = modelConfigJson(cfg.modelConfig!);
-  const encoder = freshEncoder(json, file, cfg.device);
-  const configJson = json.model_type === "clip" ? json : koclipConfigJson(parseKoClipConfig(json, file));
+  const { encoder, configJson } = freshModel(json, file, VarStore.fresh({ device: cfg.device, trainable: true }));
   return new PretrainedModel(encoder, await loadTokenizer(cfg.tokenizer!), clipDefaults(encoder.imageSize), cfg.tokenizer!, configJson, cfg.device);
 }

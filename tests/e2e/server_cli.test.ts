@@ -49,7 +49,7 @@ process.exitCode = await serveCommand.run(process.argv.slice(1));`;
 
 test("koclip serve: bad flags are usage errors; a missing index is a one-line error", async () => {
   await assert.rejects(serveCommand.run(["--prot", "3000"]), (e) => e instanceof UsageError && /--prot/.test(e.message));
-  await assert.rejects(serveCommand.run(["--port", "http"]), (e) => e instanceof UsageError && /--port must be a non-negative integer, got 'http'/.test(e.message));
+  await assert.rejects(serveCommand.run(["--port", "http"]), (e) => e instanceof UsageError && /--port must be an integer in 0\.\.65535, got 'http'/.test(e.message));
   await assert.rejects(serveCommand.run(["--port", "70000"]), UsageError);
   await assert.rejects(serveCommand.run(["--db", "/nonexistent/x.db", "--model", TINY_MODEL()]), /\/nonexistent\/x\.db: no such index file/);
   assert.match(serveCommand.usage, /usage: koclip serve \[--db FILE\] \[--model DIR\] \[--port 3000\] \[--host 127\.0\.0\.1\]/);

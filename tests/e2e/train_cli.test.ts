@@ -148,3 +148,29 @@ test("two pretrained towers + LiT: the frozen vision tower is untouched, the tex
   assert.equal((await model.encodeTexts(["고양이"]))[0]!.length, 8);
   model.dispose();
 });
+
+test("a config in phases runs its stages in turn, each from the last, and --resume after the end does nothing", () => {
+  const out = join(work, "phased");
+  const config = join(work, "phased.json");
+  writeFileSync(config, JSON.stringify({
+    data: join(data, "train.jsonl"), out, model: TINY, batchSize: 8, positiveKey: "key",
+    phases: [{ steps: 2, lr: 1e-3, seed: 5 }, { lr: 3e-4, seed: 7, restarts: [2, 1] }],
+  }));
+  const r = spawnSync(KOCLIP, ["train", "--config", config], { encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /stage 1\/3: 2 steps at lr 0\.001, seed 5/);
+  assert.match(r.stderr, /stage 3\/3: 1 steps at lr 0\.0003, seed 8/);
+  assert.equal(JSON.parse(r.stdout.trim().split("\n").at(-1)!).out, join(out, "stage-3"));
+  const saved = (i: number) => JSON.parse(readFileSync(join(out, `stage-${i}`, "train_config.json"), "utf8"));
+  assert.equal(saved(1).model, TINY);
+  assert.equal(saved(2).model, join(out, "stage-1"));
+  assert.equal(saved(3).model, join(out, "stage-2"));
+  assert.deepEqual([1, 2, 3].map((i) => saved(i).steps), [2, 2, 1]);
+  // Each stage continued the previous one: its weights differ from where it started.
+  const weights = (dir: string) => readFileSync(join(dir, "model.safetensors"));
+  assert.ok(!weights(join(out, "stage-2")).equals(weights(join(out, "stage-1"))));
+
+  const again = spawnSync(KOCLIP, ["train", "--config", config, "--resume"], { encoding: "utf8" });
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stderr.match(/this run already finished/g)?.length, 3, again.stderr);
+});

@@ -4,7 +4,7 @@
 // uninterrupted run; ranks that disagree (config, world size, a port in use) write nothing.
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -158,4 +158,24 @@ test("a rank 0 whose MASTER_PORT is in use fails at once naming the port; nothin
     server.close();
   }
   assert.ok(!existsSync(out), "nothing written to --out");
+});
+
+test("a phased schedule runs data-parallel stage by stage: --nproc 2 ends where --nproc 1 does", () => {
+  const run = (nproc: number) => {
+    const out = join(work, `phased-${nproc}`), config = join(work, `phased-${nproc}.json`);
+    writeFileSync(config, JSON.stringify({
+      data: join(data, "train.jsonl"), out, model: TINY, batchSize: 8, positiveKey: "key",
+      phases: [{ steps: 2, lr: 1e-4, seed: 5 }, { lr: 3e-5, seed: 7, restarts: [2, 1] }],
+    }));
+    const r = koclip(["train", "--config", config, "--nproc", String(nproc)]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).out, join(out, "stage-3"));
+    for (const stage of [1, 2, 3]) {
+      const last = JSON.parse(readFileSync(join(out, `stage-${stage}`, "metrics.jsonl"), "utf8").trim().split("\n").at(-1)!);
+      assert.equal("allreduce_ms" in last, nproc > 1, `stage ${stage} ran on ${nproc} rank(s)`);
+    }
+    return join(out, "stage-3");
+  };
+  const diff = maxWeightDiff(run(1), run(2));
+  assert.ok(diff < 1e-5, `weights differ by ${diff}`);
 });

@@ -33,9 +33,9 @@ try {
   } else if (scenario === "disagree") {
     group.agree("test config", `config of rank ${r}`);
   } else if (scenario === "die") {
-    // Rank 1 vanishes after joining; the others' next collective must fail, naming it.
+    // Rank DIE_RANK vanishes after joining; the others' next collective must fail, naming it.
     group.barrier();
-    if (r === 1) process.kill(process.pid, "SIGKILL");
+    if (r === Number(process.env.DIE_RANK)) process.kill(process.pid, "SIGKILL");
     group.allReduce(tensor([1]), "sum");
   }
   group.dispose();

@@ -65,8 +65,8 @@ test("a hybrid-clip (Flax) config counts text positions from zero", () => {
 });
 
 test("config errors name the file and field", () => {
-  assert.throws(() => parseKoClipConfig({ ...configJson, model_type: "bert" }, "x/config.json"), /x\/config.json: model_type 'bert' is not a dual encoder/);
-  assert.throws(() => parseKoClipConfig({ ...configJson, vision_config: undefined }, "x/config.json"), /missing vision_config/);
+  assert.throws(() => parseKoClipConfig({ ...configJson, model_type: "bert" }, "x/config.json"), /x\/config.json: model_type must be one of vision-text-dual-encoder, hybrid-clip, got "bert"/);
+  assert.throws(() => parseKoClipConfig({ ...configJson, vision_config: undefined }, "x/config.json"), /x\/config.json: vision_config must be a JSON object, got undefined/);
   const badShape = { ...configJson, projection_dim: 8 };
   const file = fixture("koclip-tiny", "model", "model.safetensors");
   assert.throws(() => new KoClipModel(VarStore.fromSource(mapSource(readSafetensors(file)), { file }), parseKoClipConfig(badShape)), /visual_projection.weight' has shape \[16,32\] but the config implies \[8,32\]/);

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { test } from "node:test";
 import { formatMarkdownTable, languageFile, parseModelSpecs } from "../../src/eval/compare.js";
 import { markdownTable } from "../../src/eval/report.js";
-import { progressReporter } from "../../src/eval/progress.js";
+import { progressReporter } from "../../src/cli/progress.js";
 import { retrievalItems } from "../../src/eval/retrieval.js";
 import { groupOf, NO_GROUP, perClassAccuracy, topKAccuracy, zeroShotMetrics } from "../../src/eval/zeroshot.js";
 

@@ -16,12 +16,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import sharp from "sharp";
+import { ConfigError } from "../../src/formats/config_reader.js";
 import { rawToFloat32 } from "../../src/formats/raw_tensor.js";
 import { readSafetensors } from "../../src/formats/safetensors.js";
 import {
   clipDefaults,
   decodeImage,
-  ImageConfigError,
   ImageDecodeError,
   loadImageProcessorConfig,
   parseImageProcessorConfig,
@@ -477,7 +477,7 @@ describe("preprocessor config", () => {
     assert.throws(() => parseImageProcessorConfig({ resample: 9 }), /resample/);
     assert.throws(() => parseImageProcessorConfig({ image_std: [1, 0, 1] }), /image_std/);
     assert.throws(() => parseImageProcessorConfig({ crop_size: -1 }), /crop_size/);
-    assert.throws(() => parseImageProcessorConfig([]), ImageConfigError);
+    assert.throws(() => parseImageProcessorConfig([]), ConfigError);
   });
 
   test("loadImageProcessorConfig reads the file, or falls back to CLIP defaults", async () => {

@@ -4,7 +4,7 @@ import { resolveModelDir } from "../../index/default_model.js";
 import { loadModel } from "../../models/load.js";
 import { patchHeatmap, type PatchHeatmap } from "../../tasks/patch.js";
 import { classifyImages, resolveTemplates } from "../../tasks/zero_shot.js";
-import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip classify FILE... --labels 고양이,강아지,... [options]
        koclip classify FILE --patch TEXT [--grid N]
@@ -26,8 +26,7 @@ options:
   --top N              labels printed per image (default 5; --json prints all)
   --patch TEXT         text → patch heatmap instead of classification
   --grid N             tiles per side for --patch (default 4)
-  --model DIR|ID       model folder or Hugging Face id ORG/NAME[@REV] (default models/koclip-emoji)
-  --device D           cpu (default) or cuda
+${modelFlagsHelp("model folder or Hugging Face id (default models/koclip-emoji)", 23)}
   --json               print JSON (classification: {"model", "results": [{"image", "predictions"}]};
                        patch: {"image", "text", "rows", "cols", "width", "height", "scores"})`;
 
@@ -71,9 +70,8 @@ export const classifyCommand: Command = {
       top: { type: "string" },
       patch: { type: "string" },
       grid: { type: "string" },
-      model: { type: "string" },
-      device: { type: "string" },
-      json: { type: "boolean" },
+      ...MODEL_FLAGS,
+      ...JSON_FLAG,
     }, true);
     if (positionals.length === 0) throw new UsageError("give at least one image file");
     const top = intFlag("top", values.top) ?? 5;
@@ -89,27 +87,23 @@ export const classifyCommand: Command = {
     }
     const templates = values.patch === undefined ? resolveTemplates(values.templates ?? "ko") : [];
 
-    const model = await loadModel(resolveModelDir(values.model), { device: values.device });
-    try {
-      if (values.patch !== undefined) {
-        const image = positionals[0]!;
-        const h = await patchHeatmap(model, image, values.patch, { grid });
-        if (values.json) process.stdout.write(JSON.stringify({ image, text: values.patch, ...h }) + "\n");
-        else console.log(`"${values.patch}" vs ${h.rows}x${h.cols} tiles of ${image} (${h.width}x${h.height}), cosine:\n${renderHeatmap(h)}`);
-        return 0;
-      }
-      const results = await classifyImages(model, positionals, labels, templates);
-      if (values.json) {
-        const out = results.map((predictions, i) => ({ image: positionals[i], predictions }));
-        process.stdout.write(JSON.stringify({ model: model.dir, templates, results: out }) + "\n");
-      } else {
-        results.forEach((preds, i) => {
-          console.log(positionals[i]);
-          for (const p of preds.slice(0, top)) console.log(`  ${p.probability.toFixed(3)}  ${p.label}`);
-        });
-      }
-    } finally {
-      model.dispose();
+    using model = await loadModel(resolveModelDir(values.model), { device: values.device });
+    if (values.patch !== undefined) {
+      const image = positionals[0]!;
+      const h = await patchHeatmap(model, image, values.patch, { grid });
+      if (values.json) process.stdout.write(JSON.stringify({ image, text: values.patch, ...h }) + "\n");
+      else console.log(`"${values.patch}" vs ${h.rows}x${h.cols} tiles of ${image} (${h.width}x${h.height}), cosine:\n${renderHeatmap(h)}`);
+      return 0;
+    }
+    const results = await classifyImages(model, positionals, labels, templates);
+    if (values.json) {
+      const out = results.map((predictions, i) => ({ image: positionals[i], predictions }));
+      process.stdout.write(JSON.stringify({ model: model.dir, templates, results: out }) + "\n");
+    } else {
+      results.forEach((preds, i) => {
+        console.log(positionals[i]);
+        for (const p of preds.slice(0, top)) console.log(`  ${p.probability.toFixed(3)}  ${p.label}`);
+      });
     }
     return 0;
   },

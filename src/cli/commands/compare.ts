@@ -1,7 +1,7 @@
 /** `koclip compare`: zero-shot and retrieval numbers of several models and prompt languages, as one table. */
 import { sniffDatasetKind } from "../../data/datasets.js";
 import { compareModels, formatMarkdownTable, LANGS, parseModelSpecs, type Lang } from "../../eval/compare.js";
-import { progressReporter } from "../../eval/progress.js";
+import { progressReporter } from "../progress.js";
 import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip compare --models A,B,... --data CLS.jsonl[,PAIRS.jsonl] [options]

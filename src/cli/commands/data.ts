@@ -1,5 +1,6 @@
 /** `koclip data emoji`: builds the emoji image–caption dataset (src/data/emoji.ts). */
 import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { ProgressLine } from "../progress.js";
 import { buildEmojiDataset, type EmojiManifest } from "../../data/emoji.js";
 import { EMOJI_STYLE_NAMES, parseStyles } from "../../data/emoji_styles.js";
 
@@ -36,9 +37,9 @@ export const dataCommand: Command = {
     if (what !== "emoji") throw new UsageError(`unknown dataset '${what}' (known: emoji)`);
     const flags = parseEmojiFlags(rest);
     const started = performance.now();
-    const progress = progressPrinter();
-    const manifest = await buildEmojiDataset({ ...flags, onProgress: progress });
-    process.stderr.write(process.stderr.isTTY ? "\n" : "");
+    const line = new ProgressLine();
+    const manifest = await buildEmojiDataset({ ...flags, onProgress: (done, total) => line.update(done, total, `rendering ${done}/${total} images`) });
+    line.end();
     printSummary(manifest, flags.outDir, (performance.now() - started) / 1000);
     return 0;
   },
@@ -83,25 +84,6 @@ function fractionFlag(name: string, raw: string | undefined): number | undefined
   const f = Number(raw);
   if (raw.trim() === "" || !(f >= 0 && f < 1)) throw new UsageError(`${name} must be a number in [0, 1), got '${raw}'`);
   return f;
-}
-
-/** A live counter on a terminal; a line per 10% when stderr is a file or pipe (CI logs). */
-function progressPrinter(): (done: number, total: number) => void {
-  let lastTenth = -1;
-  let lastDraw = 0;
-  return (done, total) => {
-    if (process.stderr.isTTY) {
-      const now = performance.now();
-      if (done !== total && now - lastDraw < 100) return;
-      lastDraw = now;
-      process.stderr.write(`\rrendering ${done}/${total} images`);
-      return;
-    }
-    const tenth = total === 0 ? 10 : Math.floor((10 * done) / total);
-    if (tenth === lastTenth) return;
-    lastTenth = tenth;
-    process.stderr.write(`rendering ${done}/${total} images\n`);
-  };
 }
 
 function printSummary(m: EmojiManifest, outDir: string, seconds: number): void {

@@ -9,7 +9,7 @@ import { loadModel } from "../../models/load.js";
 import type { Precision } from "../../nn/index.js";
 import { ProcessGroup, setNumThreads, worldFromEnv } from "../../torch/index.js";
 import { launchLocal } from "../launch.js";
-import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
+import { intFlag, MODEL_FLAGS, modelFlagsHelp, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip embed --model DIR|ID (--text T ... | --image FILE ...) [options]
        koclip embed --model DIR|ID --images DIR [--file-list F] --out DIR [options]
@@ -27,7 +27,7 @@ same model on the same file list with the same settings, and fail before writing
 \`koclip index DIR --from-embeddings OUT\` builds an index from the parts without a model run.
 
 options:
-  --model DIR|ID   model folder or Hugging Face id ORG/NAME[@REV] (required)
+${modelFlagsHelp("model folder or Hugging Face id ORG/NAME[@REV] (required)", 19)}
   --text T         a text to embed (repeatable)
   --image FILE     an image file to embed (repeatable; jpg, png, webp, gif, ...)
   --images DIR     a folder of images to embed into Parquet shards (needs --out)
@@ -38,7 +38,6 @@ options:
   --nproc N        with --images: start N local ranks (1/N of the cores each)
   --dist-timeout S with several ranks: seconds to wait for the other ranks (default 300)
   --vision DIR|ID  for M-CLIP text models: a CLIP folder or id that supplies the image tower
-  --device D       cpu (default) or cuda (each rank takes cuda:LOCAL_RANK)
   --precision P    fp32 (default), bf16 (bfloat16 matrix products) or int8 (CPU: int8
                    Linear layers); faster on CPUs with AVX-512 BF16/VNNI or AMX, embeddings
                    within cosine 0.999 of fp32
@@ -51,7 +50,7 @@ export const embedCommand: Command = {
   usage: USAGE,
   async run(argv: string[]): Promise<number> {
     const { values } = parseFlags(argv, {
-      model: { type: "string" },
+      ...MODEL_FLAGS,
       text: { type: "string", multiple: true },
       image: { type: "string", multiple: true },
       images: { type: "string" },
@@ -61,7 +60,6 @@ export const embedCommand: Command = {
       nproc: { type: "string" },
       "dist-timeout": { type: "string" },
       vision: { type: "string" },
-      device: { type: "string" },
       precision: { type: "string" },
       "batch-size": { type: "string" },
       quiet: { type: "boolean" },
@@ -88,15 +86,11 @@ export const embedCommand: Command = {
       return embedFolder(values.model, values.images, values.out, { vision: values.vision, device: values.device, precision, batchSize, maxPixels, timeoutS, quiet: values.quiet === true, fileList: values["file-list"] });
     }
     if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image, or --images DIR --out DIR");
-    const model = await loadModel(values.model, { vision: values.vision, device: values.device, precision });
-    try {
-      const print = (input: string, kind: string, e: Float32Array) =>
-        process.stdout.write(JSON.stringify({ input, kind, embedding: Array.from(e, (v) => Number(v.toPrecision(7))) }) + "\n");
-      if (texts.length) (await model.encodeTexts(texts, { batchSize })).forEach((e, i) => print(texts[i]!, "text", e));
-      if (images.length) (await model.encodeImages(images, { batchSize })).forEach((e, i) => print(images[i]!, "image", e));
-    } finally {
-      model.dispose();
-    }
+    using model = await loadModel(values.model, { vision: values.vision, device: values.device, precision });
+    const print = (input: string, kind: string, e: Float32Array) =>
+      process.stdout.write(JSON.stringify({ input, kind, embedding: Array.from(e, (v) => Number(v.toPrecision(7))) }) + "\n");
+    if (texts.length) (await model.encodeTexts(texts, { batchSize })).forEach((e, i) => print(texts[i]!, "text", e));
+    if (images.length) (await model.encodeImages(images, { batchSize })).forEach((e, i) => print(images[i]!, "image", e));
     return 0;
   },
 };

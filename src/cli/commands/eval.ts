@@ -3,12 +3,12 @@ import { formatBadRows, readClassification, readPairs, type Dataset } from "../.
 import { cacheDecodableImages } from "../../eval/encode.js";
 import { loadModel } from "../../models/load.js";
 import type { PretrainedModel } from "../../models/pretrained.js";
-import { progressReporter } from "../../eval/progress.js";
+import { progressReporter } from "../progress.js";
 import { markdownTable, percent } from "../../eval/report.js";
 import { evaluateRetrieval } from "../../eval/retrieval.js";
 import { evaluateZeroShot, type ZeroShotMetrics } from "../../eval/zeroshot.js";
 import { resolveTemplates } from "../../tasks/zero_shot.js";
-import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip eval zeroshot --model DIR --data CLS.jsonl [options]
        koclip eval retrieval --model DIR --data PAIRS.jsonl [options]
@@ -26,7 +26,7 @@ missing or cannot be decoded (not an image, truncated, too many pixels) — are 
 with their line numbers and skipped (--strict: the first one is an error). Progress goes to stderr.
 
 options:
-  --model DIR|ID     model folder or Hugging Face id ORG/NAME[@REV] (required)
+${modelFlagsHelp("model folder or Hugging Face id ORG/NAME[@REV] (required)", 21)}
   --data FILE        the JSONL dataset (required)
   --templates T      zeroshot: ko (default), en, or a file with one template per line, each with {}
   --classes FILE     zeroshot: class names, one per line (rows with other labels are bad rows)
@@ -37,20 +37,18 @@ options:
                      retrieval {"imageToText": {"1", "5", "10"}, "textToImage": {...}, "images", "texts"}
   --strict           stop at the first bad row
   --vision DIR|ID    for M-CLIP text models: a CLIP folder or id that supplies the image tower
-  --device D         cpu (default) or cuda
   --batch-size N     images and texts per forward pass (default: 16 each on the CPU; 32 images, 64 texts on a GPU)`;
 
 const OPTIONS = {
-  model: { type: "string" },
+  ...MODEL_FLAGS,
+  ...JSON_FLAG,
   data: { type: "string" },
   templates: { type: "string" },
   classes: { type: "string" },
   "per-class": { type: "boolean" },
   by: { type: "string" },
-  json: { type: "boolean" },
   strict: { type: "boolean" },
   vision: { type: "string" },
-  device: { type: "string" },
   "batch-size": { type: "string" },
 } as const;
 
@@ -131,26 +129,22 @@ export const evalCommand: Command = {
     const cls = task === "zeroshot" ? readClassification(values.data!, { strict: values.strict, classesFile: values.classes }) : undefined;
     const pairs = task === "retrieval" ? readPairs(values.data!, { strict: values.strict }) : undefined;
     const templates = resolveTemplates(values.templates ?? "ko");
-    const model = await loadModel(values.model!, { vision: values.vision, device: values.device });
-    try {
-      // Images are encoded first, so a row whose image cannot be decoded is a bad row like any
-      // other (reported with its line, skipped); the evaluation then finds every image cached.
-      const imageCache = new Map<string, Float32Array>();
-      const dataset = (cls ?? pairs)! as Dataset<{ image: string; line: number }>;
-      const undecodable = await cacheDecodableImages(model, dataset.rows.map((r) => r.image), imageCache, { batchSize, progress });
-      const unreadable = dataset.rows.filter((r) => undecodable.has(r.image));
-      if (values.strict && unreadable.length) throw new Error(`${dataset.file}:${unreadable[0]!.line}: ${undecodable.get(unreadable[0]!.image)}`);
-      const drop = <D extends Dataset<{ image: string; line: number }>>(d: D): D => ({
-        ...d,
-        rows: d.rows.filter((r) => !undecodable.has(r.image)),
-        bad: [...d.bad, ...unreadable.map((r) => ({ line: r.line, reason: undecodable.get(r.image)! }))].sort((a, b) => a.line - b.line),
-      });
-      reportBadRows(drop(dataset));
-      if (cls) await zeroShot(model, drop(cls), templates, values, batchSize, imageCache);
-      else await retrieval(model, drop(pairs!), values, batchSize, imageCache);
-    } finally {
-      model.dispose();
-    }
+    using model = await loadModel(values.model!, { vision: values.vision, device: values.device });
+    // Images are encoded first, so a row whose image cannot be decoded is a bad row like any
+    // other (reported with its line, skipped); the evaluation then finds every image cached.
+    const imageCache = new Map<string, Float32Array>();
+    const dataset = (cls ?? pairs)! as Dataset<{ image: string; line: number }>;
+    const undecodable = await cacheDecodableImages(model, dataset.rows.map((r) => r.image), imageCache, { batchSize, progress });
+    const unreadable = dataset.rows.filter((r) => undecodable.has(r.image));
+    if (values.strict && unreadable.length) throw new Error(`${dataset.file}:${unreadable[0]!.line}: ${undecodable.get(unreadable[0]!.image)}`);
+    const drop = <D extends Dataset<{ image: string; line: number }>>(d: D): D => ({
+      ...d,
+      rows: d.rows.filter((r) => !undecodable.has(r.image)),
+      bad: [...d.bad, ...unreadable.map((r) => ({ line: r.line, reason: undecodable.get(r.image)! }))].sort((a, b) => a.line - b.line),
+    });
+    reportBadRows(drop(dataset));
+    if (cls) await zeroShot(model, drop(cls), templates, values, batchSize, imageCache);
+    else await retrieval(model, drop(pairs!), values, batchSize, imageCache);
     return 0;
   },
 };

@@ -7,7 +7,8 @@ import { resolveModelDir } from "../../index/default_model.js";
 import { readEmbeddingShards } from "../../index/embedding_shards.js";
 import { modelIdentity } from "../../index/fingerprint.js";
 import { loadModel } from "../../models/load.js";
-import { intFlag, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
+import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
+import { ProgressLine } from "../progress.js";
 
 /** Index file used when --db is not given: hidden, inside the folder (the walk skips dot files). */
 export const DEFAULT_DB_NAME = ".koclip-index.db";
@@ -29,14 +30,12 @@ complete run of one model; an index made with another model is refused.
 
 options:
   --db FILE            index file (default DIR/${DEFAULT_DB_NAME})
-  --model DIR|ID       model folder or Hugging Face id (default: the index's model, else models/koclip-emoji;
-                       with --from-embeddings: the model the parts name, checked by fingerprint)
+${modelFlagsHelp("model folder or Hugging Face id (default: the index's model, else models/koclip-emoji;\n                       with --from-embeddings: the model the parts name, checked by fingerprint)", 23)}
   --from-embeddings OUT  take the vectors from OUT/part-*.parquet instead of running the model
   --max-pixels N       skip images with more pixels than this (default 100000000)
   --batch-size N       images per forward pass (default 16 on the CPU, 32 on a GPU)
   --ann-threshold N    rows from which search uses HNSW instead of exact (default 20000;
                        recorded in the index, so later searches and the server use it too)
-  --device D           cpu (default) or cuda
   --precision P        fp32 (default), bf16 (bfloat16 matrix products; faster on CPUs with
                        AVX-512 BF16 or AMX, and on GPUs) or int8 (CPU: int8 Linear layers;
                        fastest with AVX-512 VNNI or AMX); embeddings within cosine 0.999 of fp32
@@ -71,14 +70,13 @@ export const indexCommand: Command = {
   async run(argv: string[]): Promise<number> {
     const { values, positionals } = parseFlags(argv, {
       db: { type: "string" },
-      model: { type: "string" },
+      ...MODEL_FLAGS,
+      ...JSON_FLAG,
       "max-pixels": { type: "string" },
       "batch-size": { type: "string" },
       "ann-threshold": { type: "string" },
-      device: { type: "string" },
       precision: { type: "string" },
       "exact-preprocessing": { type: "boolean" },
-      json: { type: "boolean" },
       quiet: { type: "boolean" },
       "from-embeddings": { type: "string" },
     }, true);
@@ -92,12 +90,10 @@ export const indexCommand: Command = {
     const annThreshold = intFlag("ann-threshold", values["ann-threshold"], 0);
     const preprocessing = values["exact-preprocessing"] ? "exact" : "reduced";
 
-    const tty = process.stderr.isTTY === true;
-    const onProgress = values.quiet
-      ? undefined
-      : (p: IndexProgress) => process.stderr.write(tty ? `\r${progressLine(p)}` : `${progressLine(p)}\n`);
+    const line = new ProgressLine();
+    const onProgress = values.quiet ? undefined : (p: IndexProgress) => line.update(p.done, p.total, progressLine(p));
     const print = (report: IndexReport, model: string) => {
-      if (tty && !values.quiet) process.stderr.write("\n");
+      line.end();
       if (values.json) process.stdout.write(JSON.stringify({ db, model, ...report }) + "\n");
       else console.log(summary(dir, report));
     };
@@ -114,16 +110,11 @@ export const indexCommand: Command = {
 
     let recordedModel: string | null = null;
     if (existsSync(db)) {
-      const c = Collection.open(db, { readonly: true });
+      using c = Collection.open(db, { readonly: true });
       recordedModel = c.status().model;
-      c.close();
     }
-    const model = await loadModel(resolveModelDir(values.model, [recordedModel]), { device: values.device, precision });
-    try {
-      print(await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, preprocessing, onProgress }), model.dir);
-    } finally {
-      model.dispose();
-    }
+    using model = await loadModel(resolveModelDir(values.model, [recordedModel]), { device: values.device, precision });
+    print(await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, preprocessing, onProgress }), model.dir);
     return 0;
   },
 };

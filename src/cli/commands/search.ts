@@ -3,7 +3,7 @@ import { Collection } from "../../index/collection.js";
 import { resolveModelDir } from "../../index/default_model.js";
 import { searchByImage, searchByText } from "../../index/query.js";
 import { loadModel } from "../../models/load.js";
-import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip search TEXT --db FILE [options]
        koclip search --image FILE --db FILE [options]
@@ -16,9 +16,7 @@ options:
   --db FILE       index file written by koclip index (required)
   --image FILE    search by this image instead of a text
   --k N           how many results (default 20)
-  --model DIR|ID  model folder or Hugging Face id (default: the one the index was made with, else models/koclip-emoji);
-                  must be the model that made the index
-  --device D      cpu (default) or cuda
+${modelFlagsHelp("model folder or Hugging Face id (default: the one the index was made with, else models/koclip-emoji);\n                  must be the model that made the index", 18)}
   --json          print {"query", "db", "model", "hits": [{"id", "path", "score"}]}`;
 
 export const searchCommand: Command = {
@@ -30,35 +28,26 @@ export const searchCommand: Command = {
       db: { type: "string" },
       image: { type: "string" },
       k: { type: "string" },
-      model: { type: "string" },
-      device: { type: "string" },
-      json: { type: "boolean" },
+      ...MODEL_FLAGS,
+      ...JSON_FLAG,
     }, true);
     if (!values.db) throw new UsageError("--db FILE is required (the index written by koclip index)");
     if (values.image !== undefined && positionals.length) throw new UsageError("give either a text or --image, not both");
     if (values.image === undefined && positionals.length !== 1) throw new UsageError(positionals.length ? "give the text as one argument (quote it)" : "give a text to search for, or --image FILE");
     const k = intFlag("k", values.k) ?? 20;
-    const collection = Collection.open(values.db, { readonly: true });
-    try {
-      const model = await loadModel(resolveModelDir(values.model, [collection.status().model]), { device: values.device });
-      try {
-        const hits = values.image !== undefined
-          ? await searchByImage(collection, model, values.image, k)
-          : await searchByText(collection, model, positionals[0]!, k);
-        if (values.json) {
-          const query = values.image !== undefined ? { image: values.image } : { text: positionals[0] };
-          process.stdout.write(JSON.stringify({ query, db: values.db, model: model.dir, hits }) + "\n");
-        } else if (hits.length === 0) {
-          console.log(`no images in ${values.db}`);
-        } else {
-          const w = String(hits.length).length;
-          hits.forEach((h, i) => console.log(`${String(i + 1).padStart(w)}  ${h.score.toFixed(4)}  ${h.path}`));
-        }
-      } finally {
-        model.dispose();
-      }
-    } finally {
-      collection.close();
+    using collection = Collection.open(values.db, { readonly: true });
+    using model = await loadModel(resolveModelDir(values.model, [collection.status().model]), { device: values.device });
+    const hits = values.image !== undefined
+      ? await searchByImage(collection, model, values.image, k)
+      : await searchByText(collection, model, positionals[0]!, k);
+    if (values.json) {
+      const query = values.image !== undefined ? { image: values.image } : { text: positionals[0] };
+      process.stdout.write(JSON.stringify({ query, db: values.db, model: model.dir, hits }) + "\n");
+    } else if (hits.length === 0) {
+      console.log(`no images in ${values.db}`);
+    } else {
+      const w = String(hits.length).length;
+      hits.forEach((h, i) => console.log(`${String(i + 1).padStart(w)}  ${h.score.toFixed(4)}  ${h.path}`));
     }
     return 0;
   },

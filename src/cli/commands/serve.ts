@@ -7,7 +7,7 @@ import { loadModel } from "../../models/load.js";
 import { buildServer } from "../../server/app.js";
 import { DEFAULT_LIMITS } from "../../server/limits.js";
 import type { ServerLimits } from "../../server/types.js";
-import { parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, MODEL_FLAGS, modelFlagsHelp, parseFlags, type Command } from "../command.js";
 
 const USAGE = `usage: koclip serve [--db FILE] [--model DIR] [--port 3000] [--host 127.0.0.1] [options]
 
@@ -23,24 +23,16 @@ runs one batch at a time behind a queue; requests beyond --max-queue get 503.
 
 options:
   --db FILE            index built by 'koclip index' (without it, search and images answer 409)
-  --model DIR|ID       model folder or Hugging Face id (default: the model the index was built with, else models/koclip-emoji)
+${modelFlagsHelp("model folder or Hugging Face id (default: the model the index was built with, else models/koclip-emoji)", 23)}
   --port N             TCP port (default 3000; 0 picks a free one)
   --host H             address to listen on (default 127.0.0.1; 0.0.0.0 exposes it to the network)
   --allow-host NAME    also answer requests for this host name or address (repeatable); by default
                        only loopback names (localhost, 127.0.0.1, ::1) and the --host address are
                        answered, so a web page cannot reach the server through its own domain name
-  --device D           cpu (default) or cuda
   --max-queue N        model jobs waiting or running before 503 (default ${DEFAULT_LIMITS.maxQueue})
   --max-upload-mb N    size of one uploaded image (default ${DEFAULT_LIMITS.maxUploadBytes / 1024 / 1024})
   --max-pixels N       width x height of one uploaded image (default ${DEFAULT_LIMITS.maxPixels})
   --log                log every request (JSON lines on stdout)`;
-
-function positiveInt(flag: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UsageError(`${flag} must be a non-negative integer, got '${value}'`);
-  return n;
-}
 
 export const serveCommand: Command = {
   name: "serve",
@@ -49,25 +41,23 @@ export const serveCommand: Command = {
   async run(argv: string[]): Promise<number> {
     const { values } = parseFlags(argv, {
           db: { type: "string" },
-          model: { type: "string" },
+          ...MODEL_FLAGS,
           port: { type: "string" },
           host: { type: "string" },
           "allow-host": { type: "string", multiple: true },
-          device: { type: "string" },
           "max-queue": { type: "string" },
           "max-upload-mb": { type: "string" },
           "max-pixels": { type: "string" },
           log: { type: "boolean" },
         });
-    const port = positiveInt("--port", values.port) ?? 3000;
-    if (port > 65535) throw new UsageError(`--port must be at most 65535, got ${port}`);
+    const port = intFlag("port", values.port, 0, 65535) ?? 3000;
     const host = values.host ?? "127.0.0.1";
     const limits: Partial<ServerLimits> = {};
-    const maxQueue = positiveInt("--max-queue", values["max-queue"]);
+    const maxQueue = intFlag("max-queue", values["max-queue"]);
     if (maxQueue !== undefined) limits.maxQueue = maxQueue;
-    const uploadMb = positiveInt("--max-upload-mb", values["max-upload-mb"]);
+    const uploadMb = intFlag("max-upload-mb", values["max-upload-mb"]);
     if (uploadMb !== undefined) limits.maxUploadBytes = uploadMb * 1024 * 1024;
-    const maxPixels = positiveInt("--max-pixels", values["max-pixels"]);
+    const maxPixels = intFlag("max-pixels", values["max-pixels"]);
     if (maxPixels !== undefined) limits.maxPixels = maxPixels;
 
     if (values.db !== undefined && !existsSync(values.db)) throw new Error(`${values.db}: no such index file (build one with 'koclip index')`);

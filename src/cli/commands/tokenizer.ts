@@ -1,7 +1,7 @@
 /** `koclip tokenizer train`: learns a WordPiece vocabulary from the captions of pairs JSONL files. */
 import { readPairs } from "../../data/datasets.js";
 import { trainWordPiece, writeWordPieceTokenizer } from "../../tokenizers/train_wordpiece.js";
-import { parseFlags, UsageError, type Command } from "../command.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip tokenizer train --data pairs.jsonl[,more.jsonl] --out DIR [--vocab-size 6000] [--max-length 64]
        [--merge-score frequency|likelihood]
@@ -20,10 +20,8 @@ export const tokenizerCommand: Command = {
     if (verb !== "train") throw new UsageError(`unknown tokenizer action '${verb ?? ""}' (known: train)`);
     const { values } = parseFlags(rest, { data: { type: "string" }, out: { type: "string" }, "vocab-size": { type: "string" }, "max-length": { type: "string" }, "merge-score": { type: "string" } });
     if (!values.data || !values.out) throw new UsageError("--data and --out are required");
-    const vocabSize = Number(values["vocab-size"] ?? 6000);
-    const maxLength = Number(values["max-length"] ?? 64);
-    if (!Number.isInteger(vocabSize) || vocabSize < 16) throw new UsageError(`--vocab-size must be an integer ≥ 16`);
-    if (!Number.isInteger(maxLength) || maxLength < 3) throw new UsageError(`--max-length must be an integer ≥ 3`);
+    const vocabSize = intFlag("vocab-size", values["vocab-size"], 16) ?? 6000;
+    const maxLength = intFlag("max-length", values["max-length"], 3) ?? 64;
     const mergeScore = values["merge-score"] ?? "frequency";
     if (mergeScore !== "frequency" && mergeScore !== "likelihood") throw new UsageError(`--merge-score must be frequency or likelihood, got '${mergeScore}'`);
     const texts = values.data.split(",").flatMap((f) => readPairs(f).rows.flatMap((r) => r.texts));

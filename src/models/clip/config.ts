@@ -6,7 +6,8 @@
  *   const cfg = parseClipConfig(JSON.parse(readFileSync(path, "utf8")), path);
  *   cfg.vision_config.patch_size   // 32
  */
-import { parseActivation, type Activation } from "../../nn/index.js";
+import { ConfigError, ConfigReader, inRange, isJsonObject as isObject, NON_NEGATIVE, POSITIVE, type Json } from "../../formats/index.js";
+import { ACTIVATIONS, type Activation } from "../../nn/index.js";
 
 /** What both CLIP towers' encoders read (the shared part of CLIPTextConfig and CLIPVisionConfig). */
 export interface ClipEncoderConfig {
@@ -167,72 +168,22 @@ export function clipVitL14(): ClipConfig {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Parsing. Every error names the file (`where`) and the dotted field, on one line.
+// Parsing, through the one ConfigReader: every error names the file (`where`) and the dotted field.
 
-/** Thrown when a config.json cannot describe a CLIP model. */
-export class ClipConfigError extends Error {
-  override name = "ClipConfigError";
-}
-
-type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
-
-/** Reads typed fields out of one JSON object, falling back to HF's defaults for absent ones. */
-class Fields {
-  constructor(readonly json: Json, readonly where: string, readonly prefix: string) {}
-
-  private fail(field: string, what: string, v: unknown): never {
-    throw new ClipConfigError(`${this.where}: ${this.prefix}${field} must be ${what}, got ${JSON.stringify(v)}`);
-  }
-
-  /** HF writes null for "unset" in places (e.g. pad_token_id), so null also means the default. */
-  private raw(field: string): unknown {
-    const v = this.json[field];
-    return v === null ? undefined : v;
-  }
-
-  positiveInt(field: string, dflt: number): number {
-    const v = this.raw(field) ?? dflt;
-    if (typeof v !== "number" || !Number.isInteger(v) || v <= 0) this.fail(field, "a positive integer", v);
-    return v;
-  }
-
-  int(field: string, dflt: number): number {
-    const v = this.raw(field) ?? dflt;
-    if (typeof v !== "number" || !Number.isInteger(v)) this.fail(field, "an integer", v);
-    return v;
-  }
-
-  number(field: string, dflt: number, check: (x: number) => boolean = Number.isFinite, what = "a finite number"): number {
-    const v = this.raw(field) ?? dflt;
-    if (typeof v !== "number" || !check(v)) this.fail(field, what, v);
-    return v;
-  }
-
-  /** parseActivation names the allowed values; it prefixes "hidden_act" itself, so we pass the parent path. */
-  activation(dflt: Activation): Activation {
-    const parent = this.prefix ? `${this.where}: ${this.prefix.slice(0, -1)}` : this.where;
-    return parseActivation(this.raw("hidden_act") ?? dflt, parent);
-  }
-}
-
-function encoderFields(f: Fields, dflt: ClipEncoderConfig): ClipEncoderConfig {
+function encoderFields(f: ConfigReader, dflt: ClipEncoderConfig): ClipEncoderConfig {
   const cfg: ClipEncoderConfig = {
-    hidden_size: f.positiveInt("hidden_size", dflt.hidden_size),
-    intermediate_size: f.positiveInt("intermediate_size", dflt.intermediate_size),
-    num_attention_heads: f.positiveInt("num_attention_heads", dflt.num_attention_heads),
-    num_hidden_layers: f.positiveInt("num_hidden_layers", dflt.num_hidden_layers),
-    hidden_act: f.activation(dflt.hidden_act),
-    layer_norm_eps: f.number("layer_norm_eps", dflt.layer_norm_eps, (x) => x > 0, "a positive number"),
-    attention_dropout: f.number("attention_dropout", dflt.attention_dropout, (x) => x >= 0 && x < 1, "in [0, 1)"),
-    initializer_range: f.number("initializer_range", dflt.initializer_range, (x) => x >= 0, "a non-negative number"),
-    initializer_factor: f.number("initializer_factor", dflt.initializer_factor, (x) => x >= 0, "a non-negative number"),
+    hidden_size: f.int("hidden_size", dflt.hidden_size, 1),
+    intermediate_size: f.int("intermediate_size", dflt.intermediate_size, 1),
+    num_attention_heads: f.int("num_attention_heads", dflt.num_attention_heads, 1),
+    num_hidden_layers: f.int("num_hidden_layers", dflt.num_hidden_layers, 1),
+    hidden_act: f.oneOf("hidden_act", ACTIVATIONS, dflt.hidden_act),
+    layer_norm_eps: f.number("layer_norm_eps", dflt.layer_norm_eps, POSITIVE),
+    attention_dropout: f.number("attention_dropout", dflt.attention_dropout, inRange(0, 1, true)),
+    initializer_range: f.number("initializer_range", dflt.initializer_range, NON_NEGATIVE),
+    initializer_factor: f.number("initializer_factor", dflt.initializer_factor, NON_NEGATIVE),
   };
   if (cfg.hidden_size % cfg.num_attention_heads !== 0) {
-    throw new ClipConfigError(
+    throw new ConfigError(
       `${f.where}: ${f.prefix}hidden_size ${cfg.hidden_size} is not divisible by num_attention_heads ${cfg.num_attention_heads}`,
     );
   }
@@ -256,15 +207,15 @@ function subConfig(json: Json, key: "text_config" | "vision_config"): Json | und
  * then takes that config's tower).
  */
 function locateTower(json: unknown, where: string, key: "text_config" | "vision_config", towerType: string, prefix = ""): { json: Json; prefix: string } {
-  if (!isObject(json)) throw new ClipConfigError(`${where}: ${prefix ? prefix.slice(0, -1) : "config"} must be a JSON object`);
+  if (!isObject(json)) throw new ConfigError(`${where}: ${prefix ? prefix.slice(0, -1) : "config"} must be a JSON object`);
   const type = json.model_type;
   if (type === undefined || type === towerType) return { json, prefix };
   if (type === "clip" || type === "vision-text-dual-encoder") {
     const sub = subConfig(json, key);
-    if (!sub) throw new ClipConfigError(`${where}: ${prefix}${key} is missing or not an object (model_type '${String(type)}')`);
+    if (!sub) throw new ConfigError(`${where}: ${prefix}${key} is missing or not an object (model_type '${String(type)}')`);
     return locateTower(sub, where, key, towerType, `${prefix}${key}.`);
   }
-  throw new ClipConfigError(
+  throw new ConfigError(
     `${where}: ${prefix}model_type '${String(type)}' is not a CLIP ${key === "text_config" ? "text" : "vision"} config ` +
       `(expected '${towerType}', 'clip' or 'vision-text-dual-encoder')`,
   );
@@ -277,20 +228,20 @@ function locateTower(json: unknown, where: string, key: "text_config" | "vision_
  *
  *   parseClipVisionConfig({ model_type: "clip_vision_model", patch_size: 16 }, "config.json").image_size  // 224
  */
-export function parseClipVisionConfig(json: unknown, where: string): ClipVisionConfig {
-  const { json: obj, prefix } = locateTower(json, where, "vision_config", "clip_vision_model");
-  const f = new Fields(obj, where, prefix);
+export function parseClipVisionConfig(json: unknown, where: string, prefix = ""): ClipVisionConfig {
+  const tower = locateTower(json, where, "vision_config", "clip_vision_model", prefix);
+  const f = new ConfigReader(tower.json, where, tower.prefix);
   const d = clipVitB32Vision();
   const cfg: ClipVisionConfig = {
     model_type: "clip_vision_model",
     ...encoderFields(f, d),
-    image_size: f.positiveInt("image_size", d.image_size),
-    patch_size: f.positiveInt("patch_size", d.patch_size),
-    num_channels: f.positiveInt("num_channels", d.num_channels),
-    projection_dim: f.positiveInt("projection_dim", d.projection_dim),
+    image_size: f.int("image_size", d.image_size, 1),
+    patch_size: f.int("patch_size", d.patch_size, 1),
+    num_channels: f.int("num_channels", d.num_channels, 1),
+    projection_dim: f.int("projection_dim", d.projection_dim, 1),
   };
   if (cfg.image_size % cfg.patch_size !== 0) {
-    throw new ClipConfigError(`${where}: ${prefix}image_size ${cfg.image_size} is not a multiple of patch_size ${cfg.patch_size}`);
+    throw new ConfigError(`${where}: ${tower.prefix}image_size ${cfg.image_size} is not a multiple of patch_size ${cfg.patch_size}`);
   }
   return cfg;
 }
@@ -303,17 +254,17 @@ export function parseClipVisionConfig(json: unknown, where: string): ClipVisionC
  */
 export function parseClipTextConfig(json: unknown, where: string): ClipTextConfig {
   const { json: obj, prefix } = locateTower(json, where, "text_config", "clip_text_model");
-  const f = new Fields(obj, where, prefix);
+  const f = new ConfigReader(obj, where, prefix);
   const d = clipBaseText();
   return {
     model_type: "clip_text_model",
     ...encoderFields(f, d),
-    vocab_size: f.positiveInt("vocab_size", d.vocab_size),
-    max_position_embeddings: f.positiveInt("max_position_embeddings", d.max_position_embeddings),
+    vocab_size: f.int("vocab_size", d.vocab_size, 1),
+    max_position_embeddings: f.int("max_position_embeddings", d.max_position_embeddings, 1),
     pad_token_id: f.int("pad_token_id", d.pad_token_id),
     bos_token_id: f.int("bos_token_id", d.bos_token_id),
     eos_token_id: f.int("eos_token_id", d.eos_token_id),
-    projection_dim: f.positiveInt("projection_dim", d.projection_dim),
+    projection_dim: f.int("projection_dim", d.projection_dim, 1),
   };
 }
 
@@ -324,23 +275,23 @@ export function parseClipTextConfig(json: unknown, where: string): ClipTextConfi
  *   cfg.text_config.eos_token_id   // 1 for the clip-tiny fixture
  */
 export function parseClipConfig(json: unknown, where: string): ClipConfig {
-  if (!isObject(json)) throw new ClipConfigError(`${where}: config must be a JSON object`);
+  if (!isObject(json)) throw new ConfigError(`${where}: config must be a JSON object`);
   if (json.model_type !== "clip") {
-    throw new ClipConfigError(`${where}: model_type '${String(json.model_type)}' is not 'clip'`);
+    throw new ConfigError(`${where}: model_type '${String(json.model_type)}' is not 'clip'`);
   }
-  const f = new Fields(json, where, "");
+  const f = new ConfigReader(json, where, "");
   const d = clipVitB32();
   // HF fills a missing tower config with the class defaults; an explicit non-object is an error.
   for (const key of ["text_config", "vision_config"] as const) {
     const v = json[key];
-    if (v !== undefined && v !== null && !isObject(v)) throw new ClipConfigError(`${where}: ${key} must be a JSON object, got ${JSON.stringify(v)}`);
+    if (v !== undefined && v !== null && !isObject(v)) throw new ConfigError(`${where}: ${key} must be a JSON object, got ${JSON.stringify(v)}`);
   }
   return {
     model_type: "clip",
     text_config: parseClipTextConfig({ ...json, text_config: subConfig(json, "text_config") ?? {} }, where),
     vision_config: parseClipVisionConfig({ ...json, vision_config: subConfig(json, "vision_config") ?? {} }, where),
-    projection_dim: f.positiveInt("projection_dim", d.projection_dim),
+    projection_dim: f.int("projection_dim", d.projection_dim, 1),
     logit_scale_init_value: f.number("logit_scale_init_value", d.logit_scale_init_value),
-    initializer_factor: f.number("initializer_factor", d.initializer_factor, (x) => x >= 0, "a non-negative number"),
+    initializer_factor: f.number("initializer_factor", d.initializer_factor, NON_NEGATIVE),
   };
 }

@@ -12,9 +12,7 @@
  * `text_projection.weight`, `logit_scale`.
  */
 import { Linear, normalInit, VarStore, type TensorSource, type VarStoreOptions } from "../../nn/index.js";
-import { tidy, type Tensor } from "../../torch/index.js";
-import { contrastiveOutput, l2Normalize } from "../contrastive.js";
-import type { DualEncoder, DualEncoderOutput, TextBatch } from "../dual_encoder.js";
+import { buildStrict, TwoTowerModel } from "../dual_encoder.js";
 import type { ClipConfig } from "./config.js";
 import { ClipTextTransformer } from "./text.js";
 import { ClipVisionTransformer } from "./vision.js";
@@ -31,42 +29,30 @@ export function isClipBuffer(name: string): boolean {
 }
 
 /**
- * HF's CLIPModel as a DualEncoder.
+ * HF's CLIPModel: CLIP's vision transformer and causal text transformer.
  *
  *   const model = ClipModel.fromSource(mapSource(readSafetensors(file)), cfg, { file });
  *   model.encodeText({ inputIds, attentionMask }).shape   // [B, projection_dim], unit rows
  */
-export class ClipModel implements DualEncoder {
-  readonly modelType = "clip";
-  readonly embedDim: number;
-  readonly imageSize: number;
-  readonly maxTextLength: number;
-  readonly store: VarStore;
-  readonly config: ClipConfig;
-  readonly visionModel: ClipVisionTransformer;
-  readonly textModel: ClipTextTransformer;
-  readonly visualProjection: Linear;
-  readonly textProjection: Linear;
-  readonly #logitScale: Tensor;
-
+export class ClipModel extends TwoTowerModel<ClipVisionTransformer, ClipTextTransformer> {
   /**
    * Builds every parameter at the store's root: loaded by name when the store has a source,
    * otherwise initialised roughly as HF's `_init_weights` does (normal with the config's stds).
    */
-  constructor(store: VarStore, cfg: ClipConfig) {
+  constructor(store: VarStore, readonly config: ClipConfig) {
     const vb = store.root;
-    const f = cfg.initializer_factor;
-    this.store = store;
-    this.config = cfg;
-    this.embedDim = cfg.projection_dim;
-    this.imageSize = cfg.vision_config.image_size;
-    this.maxTextLength = cfg.text_config.max_position_embeddings;
-    this.visionModel = new ClipVisionTransformer(vb.pp("vision_model"), cfg.vision_config);
-    this.textModel = new ClipTextTransformer(vb.pp("text_model"), cfg.text_config);
-    const dv = cfg.vision_config.hidden_size, dt = cfg.text_config.hidden_size;
-    this.visualProjection = new Linear(vb.pp("visual_projection"), dv, cfg.projection_dim, { bias: false, init: normalInit(dv ** -0.5 * f), int8: false });
-    this.textProjection = new Linear(vb.pp("text_projection"), dt, cfg.projection_dim, { bias: false, init: normalInit(dt ** -0.5 * f), int8: false });
-    this.#logitScale = vb.get([], "logit_scale", { kind: "constant", value: cfg.logit_scale_init_value });
+    const f = config.initializer_factor;
+    const dv = config.vision_config.hidden_size, dt = config.text_config.hidden_size;
+    super("clip", store, {
+      visionModel: new ClipVisionTransformer(vb.pp("vision_model"), config.vision_config),
+      textModel: new ClipTextTransformer(vb.pp("text_model"), config.text_config),
+      visualProjection: new Linear(vb.pp("visual_projection"), dv, config.projection_dim, { bias: false, init: normalInit(dv ** -0.5 * f), int8: false }),
+      textProjection: new Linear(vb.pp("text_projection"), dt, config.projection_dim, { bias: false, init: normalInit(dt ** -0.5 * f), int8: false }),
+      logitScale: vb.get([], "logit_scale", { kind: "constant", value: config.logit_scale_init_value }),
+      embedDim: config.projection_dim,
+      imageSize: config.vision_config.image_size,
+      maxTextLength: config.text_config.max_position_embeddings,
+    });
   }
 
   /** A freshly initialised model for training from scratch (seed with manualSeed for repeatability). */
@@ -79,40 +65,6 @@ export class ClipModel implements DualEncoder {
    * and every tensor in the source must be used, except the `position_ids` buffers (isClipBuffer).
    */
   static fromSource(source: TensorSource, cfg: ClipConfig, opts: VarStoreOptions = {}): ClipModel {
-    const store = VarStore.fromSource(source, opts);
-    try {
-      const model = new ClipModel(store, cfg);
-      store.assertAllUsed(isClipBuffer);
-      return model;
-    } catch (err) {
-      store.dispose();
-      throw err;
-    }
-  }
-
-  /** Images [B, C, H, W] (preprocessed) → [B, projection_dim], L2-normalised unless normalize is false. */
-  encodeImage(pixels: Tensor, opts: { normalize?: boolean } = {}): Tensor {
-    return tidy(() => {
-      const embeds = this.visualProjection.forward(this.visionModel.forward(pixels).pooledOutput);
-      return opts.normalize === false ? embeds : l2Normalize(embeds);
-    });
-  }
-
-  /** Token batch → [B, projection_dim], L2-normalised unless normalize is false. */
-  encodeText(batch: TextBatch, opts: { normalize?: boolean } = {}): Tensor {
-    return tidy(() => {
-      const embeds = this.textProjection.forward(this.textModel.forward(batch).pooledOutput);
-      return opts.normalize === false ? embeds : l2Normalize(embeds);
-    });
-  }
-
-  /** The learned log temperature (the parameter itself, scalar). */
-  logitScale(): Tensor {
-    return this.#logitScale;
-  }
-
-  /** Normalised embeddings, logits exp(logit_scale)·cos and the symmetric loss for matching pairs. */
-  forward(pixels: Tensor, batch: TextBatch): DualEncoderOutput {
-    return tidy(() => contrastiveOutput(this.encodeImage(pixels), this.encodeText(batch), this.#logitScale));
+    return buildStrict(VarStore.fromSource(source, opts), (store) => new ClipModel(store, cfg), isClipBuffer);
   }
 }

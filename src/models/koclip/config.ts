@@ -3,6 +3,7 @@
  * koclip-base-pt, and what we save) or the Flax example's `hybrid-clip` (koclip-base/large).
  * Field names mirror config.json.
  */
+import { ConfigReader } from "../../formats/index.js";
 import { parseClipVisionConfig, type ClipVisionConfig } from "../clip/config.js";
 import { parseRobertaConfig, type PositionIdsScheme, type RobertaConfig } from "../roberta/config.js";
 
@@ -19,30 +20,17 @@ export interface KoClipConfig {
   logit_scale_init_value: number;
 }
 
-function fail(where: string, msg: string): never {
-  throw new Error(`${where}: ${msg}`);
-}
-
-/** Validates a dual-encoder config.json; errors name the file and field. */
+/** Validates a dual-encoder config.json; errors name the file and field (ConfigReader's format). */
 export function parseKoClipConfig(json: unknown, where = "config.json"): KoClipConfig {
-  if (typeof json !== "object" || json === null) fail(where, "expected a JSON object");
-  const o = json as Record<string, unknown>;
-  const modelType = o.model_type;
-  if (!(KOCLIP_MODEL_TYPES as readonly unknown[]).includes(modelType)) {
-    fail(where, `model_type '${String(modelType)}' is not a dual encoder (known: ${KOCLIP_MODEL_TYPES.join(", ")})`);
-  }
-  if (typeof o.vision_config !== "object" || o.vision_config === null) fail(where, "missing vision_config");
-  if (typeof o.text_config !== "object" || o.text_config === null) fail(where, "missing text_config");
-  const projection = o.projection_dim ?? 512;
-  if (!Number.isInteger(projection) || (projection as number) <= 0) fail(where, `projection_dim must be a positive integer, got ${String(projection)}`);
-  const scale = o.logit_scale_init_value ?? 2.6592;
-  if (typeof scale !== "number") fail(where, `logit_scale_init_value must be a number`);
+  const r = ConfigReader.of(json, where);
+  const modelType = r.oneOf("model_type", KOCLIP_MODEL_TYPES, undefined);
+  for (const key of ["vision_config", "text_config"]) if (!r.child(key)) r.fail(key, "a JSON object", r.raw(key));
   return {
-    model_type: modelType as KoClipModelType,
-    vision_config: parseClipVisionConfig(o.vision_config, `${where} vision_config`),
-    text_config: parseRobertaConfig(o.text_config, `${where} text_config`),
-    projection_dim: projection as number,
-    logit_scale_init_value: scale,
+    model_type: modelType,
+    vision_config: parseClipVisionConfig(r.raw("vision_config"), where, "vision_config."),
+    text_config: parseRobertaConfig(r.raw("text_config"), where, "text_config."),
+    projection_dim: r.int("projection_dim", 512, 1),
+    logit_scale_init_value: r.number("logit_scale_init_value", 2.6592),
   };
 }
 

@@ -11,54 +11,27 @@
  * pooler), `visual_projection.weight`, `text_projection.weight`, `logit_scale`.
  */
 import { Linear, normalInit, VarStore } from "../../nn/index.js";
-import type { Tensor } from "../../torch/index.js";
 import { ClipVisionTransformer } from "../clip/vision.js";
-import { contrastiveOutput, l2Normalize } from "../contrastive.js";
-import type { DualEncoder, DualEncoderOutput, TextBatch } from "../dual_encoder.js";
+import { TwoTowerModel } from "../dual_encoder.js";
 import { RobertaModel } from "../roberta/model.js";
 import type { PositionIdsScheme } from "../roberta/config.js";
 import { koclipPositionIds, type KoClipConfig } from "./config.js";
 
-export class KoClipModel implements DualEncoder {
-  readonly modelType = "vision-text-dual-encoder";
-  readonly embedDim: number;
-  readonly imageSize: number;
-  readonly maxTextLength: number;
-  readonly visionModel: ClipVisionTransformer;
-  readonly textModel: RobertaModel;
-  readonly visualProjection: Linear;
-  readonly textProjection: Linear;
-  readonly #logitScale: Tensor;
-
+export class KoClipModel extends TwoTowerModel<ClipVisionTransformer, RobertaModel> {
   /** Loads every parameter by name from the store's source, or initialises it for training. */
-  constructor(readonly store: VarStore, readonly config: KoClipConfig, opts: { positionIds?: PositionIdsScheme } = {}) {
+  constructor(store: VarStore, readonly config: KoClipConfig, opts: { positionIds?: PositionIdsScheme } = {}) {
     const vb = store.root;
     const v = config.vision_config, t = config.text_config;
-    this.visionModel = new ClipVisionTransformer(vb.pp("vision_model"), v);
-    this.textModel = new RobertaModel(vb.pp("text_model"), t, { positionIds: opts.positionIds ?? koclipPositionIds(config) });
-    this.visualProjection = new Linear(vb.pp("visual_projection"), v.hidden_size, config.projection_dim, { bias: false, init: normalInit(v.hidden_size ** -0.5), int8: false });
-    this.textProjection = new Linear(vb.pp("text_projection"), t.hidden_size, config.projection_dim, { bias: false, init: normalInit(t.hidden_size ** -0.5), int8: false });
-    this.#logitScale = vb.get([], "logit_scale", { kind: "constant", value: config.logit_scale_init_value });
-    this.embedDim = config.projection_dim;
-    this.imageSize = v.image_size;
-    this.maxTextLength = this.textModel.maxSequenceLength;
-  }
-
-  encodeImage(pixels: Tensor, opts: { normalize?: boolean } = {}): Tensor {
-    const e = this.visualProjection.forward(this.visionModel.forward(pixels).pooledOutput); // [B, D]
-    return opts.normalize === false ? e : l2Normalize(e);
-  }
-
-  encodeText(batch: TextBatch, opts: { normalize?: boolean } = {}): Tensor {
-    const e = this.textProjection.forward(this.textModel.forward(batch).pooledOutput); // [B, D]
-    return opts.normalize === false ? e : l2Normalize(e);
-  }
-
-  logitScale(): Tensor {
-    return this.#logitScale;
-  }
-
-  forward(pixels: Tensor, batch: TextBatch): DualEncoderOutput {
-    return contrastiveOutput(this.encodeImage(pixels), this.encodeText(batch), this.#logitScale);
+    const textModel = new RobertaModel(vb.pp("text_model"), t, { positionIds: opts.positionIds ?? koclipPositionIds(config) });
+    super("vision-text-dual-encoder", store, {
+      visionModel: new ClipVisionTransformer(vb.pp("vision_model"), v),
+      textModel,
+      visualProjection: new Linear(vb.pp("visual_projection"), v.hidden_size, config.projection_dim, { bias: false, init: normalInit(v.hidden_size ** -0.5), int8: false }),
+      textProjection: new Linear(vb.pp("text_projection"), t.hidden_size, config.projection_dim, { bias: false, init: normalInit(t.hidden_size ** -0.5), int8: false }),
+      logitScale: vb.get([], "logit_scale", { kind: "constant", value: config.logit_scale_init_value }),
+      embedDim: config.projection_dim,
+      imageSize: v.image_size,
+      maxTextLength: textModel.maxSequenceLength,
+    });
   }
 }

@@ -10,6 +10,7 @@
  *   const cfg = parseMClipConfig(JSON.parse(readFileSync("config.json", "utf8")), "config.json");
  *   cfg.numDims;   // 512 for M-CLIP/XLM-Roberta-Large-Vit-B-32
  */
+import { ConfigError, ConfigReader } from "../../formats/index.js";
 import { parseRobertaConfig, xlmRobertaBase, xlmRobertaLarge, type RobertaConfig } from "../roberta/config.js";
 
 /** An M-CLIP text encoder's configuration, with the transformer's config resolved. */
@@ -38,30 +39,23 @@ export const MCLIP_BASES: Readonly<Record<string, () => RobertaConfig>> = {
  * 1024, 768), as its constructor does; `where` names the file in errors.
  */
 export function parseMClipConfig(json: unknown, where = "config.json"): MClipConfig {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new Error(`${where}: expected a JSON object`);
-  const o = json as Record<string, unknown>;
-  if (o.model_type !== "M-CLIP") throw new Error(`${where}: model_type '${String(o.model_type)}' is not 'M-CLIP'`);
-  const modelBase = o.modelBase ?? "xlm-roberta-large";
-  if (typeof modelBase !== "string" || modelBase === "") throw new Error(`${where}: field 'modelBase' must be a model id (got ${JSON.stringify(modelBase)})`);
-  const dim = (key: "transformerDimensions" | "numDims", fallback: number): number => {
-    const v = o[key] ?? fallback;
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) throw new Error(`${where}: field '${key}' must be a positive integer (got ${JSON.stringify(v)})`);
-    return v;
-  };
-  const transformerDimensions = dim("transformerDimensions", 1024);
-  const numDims = dim("numDims", 768);
+  const r = ConfigReader.of(json, where);
+  r.oneOf("model_type", ["M-CLIP"], undefined);
+  const modelBase = r.string("modelBase", "xlm-roberta-large");
+  const transformerDimensions = r.int("transformerDimensions", 1024, 1);
+  const numDims = r.int("numDims", 768, 1);
   let text: RobertaConfig;
-  if (o.text_config !== undefined && o.text_config !== null) {
-    text = parseRobertaConfig(o.text_config, `${where} text_config`);
+  if (r.raw("text_config") !== undefined) {
+    text = parseRobertaConfig(r.raw("text_config"), where, "text_config.");
   } else {
     const preset = MCLIP_BASES[modelBase];
     if (!preset) {
-      throw new Error(`${where}: no text_config, and modelBase '${modelBase}' has no preset (known: ${Object.keys(MCLIP_BASES).join(", ")}); add the base model's config.json as "text_config"`);
+      throw new ConfigError(`${where}: no text_config, and modelBase '${modelBase}' has no preset (known: ${Object.keys(MCLIP_BASES).join(", ")}); add the base model's config.json as "text_config"`);
     }
     text = preset();
   }
   if (text.hidden_size !== transformerDimensions) {
-    throw new Error(`${where}: transformerDimensions ${transformerDimensions} differs from the transformer's hidden_size ${text.hidden_size}`);
+    throw new ConfigError(`${where}: transformerDimensions ${transformerDimensions} differs from the transformer's hidden_size ${text.hidden_size}`);
   }
   return { model_type: "M-CLIP", modelBase, transformerDimensions, numDims, text_config: text };
 }

@@ -7,7 +7,8 @@
  *   const cfg = parseRobertaConfig(JSON.parse(readFileSync("config.json", "utf8")), "config.json");
  *   cfg.hidden_size / cfg.num_attention_heads;   // head width, e.g. 64
  */
-import { parseActivation, type Activation } from "../../nn/index.js";
+import { ConfigError, ConfigReader, inRange, NON_NEGATIVE } from "../../formats/index.js";
+import { ACTIVATIONS, type Activation } from "../../nn/index.js";
 
 /** The model_types this encoder loads. */
 export const ROBERTA_MODEL_TYPES = ["roberta", "xlm-roberta", "bert"] as const;
@@ -78,61 +79,38 @@ const HF_DEFAULTS: Record<RobertaModelType, Omit<RobertaConfig, "model_type">> =
 
 /**
  * Validates a parsed config.json (or a `text_config` inside one) and fills HF's defaults for
- * missing fields. `where` names the file (and sub-object) in errors. Unknown fields are ignored,
- * as HF ignores them.
+ * missing fields. `where` names the file and `prefix` the sub-object ("text_config.") in errors.
+ * Unknown fields are ignored, as HF ignores them.
  *
  *   parseRobertaConfig({ model_type: "bert", hidden_act: "swish" }, "config.json");
- *   // throws: config.json: hidden_act 'swish' is not supported (known: gelu, gelu_new, …)
+ *   // throws: config.json: hidden_act must be one of gelu, gelu_new, …, got "swish"
  */
-export function parseRobertaConfig(json: unknown, where = "config.json"): RobertaConfig {
-  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new Error(`${where}: expected a JSON object`);
-  const o = json as Record<string, unknown>;
-  const modelType = o.model_type;
-  if (typeof modelType !== "string" || !(ROBERTA_MODEL_TYPES as readonly string[]).includes(modelType)) {
-    throw new Error(`${where}: model_type '${String(modelType)}' is not a BERT-family encoder (known: ${ROBERTA_MODEL_TYPES.join(", ")})`);
-  }
-  const d = HF_DEFAULTS[modelType as RobertaModelType];
-  const int = (key: keyof typeof d, min: number): number => {
-    const v = o[key] ?? d[key];
-    if (typeof v !== "number" || !Number.isInteger(v) || v < min) {
-      throw new Error(`${where}: field '${key}' must be an integer ≥ ${min} (got ${JSON.stringify(v)})`);
-    }
-    return v;
-  };
-  const real = (key: keyof typeof d, lo: number, hi: number): number => {
-    const v = o[key] ?? d[key];
-    if (typeof v !== "number" || !Number.isFinite(v) || v < lo || v > hi) {
-      throw new Error(`${where}: field '${key}' must be a number in [${lo}, ${hi}] (got ${JSON.stringify(v)})`);
-    }
-    return v;
-  };
-  const pet = o.position_embedding_type ?? "absolute";
-  if (pet !== "absolute") {
-    throw new Error(`${where}: position_embedding_type '${String(pet)}' is not supported (known: absolute)`);
-  }
+export function parseRobertaConfig(json: unknown, where = "config.json", prefix = ""): RobertaConfig {
+  const r = ConfigReader.of(json, where, prefix);
+  const modelType = r.oneOf("model_type", ROBERTA_MODEL_TYPES, undefined);
+  const d = HF_DEFAULTS[modelType];
+  r.oneOf("position_embedding_type", ["absolute"], "absolute");
   const cfg: RobertaConfig = {
-    model_type: modelType as RobertaModelType,
-    vocab_size: int("vocab_size", 1),
-    hidden_size: int("hidden_size", 1),
-    num_hidden_layers: int("num_hidden_layers", 0),
-    num_attention_heads: int("num_attention_heads", 1),
-    intermediate_size: int("intermediate_size", 1),
-    hidden_act: parseActivation(o.hidden_act ?? d.hidden_act, where),
-    hidden_dropout_prob: real("hidden_dropout_prob", 0, 1),
-    attention_probs_dropout_prob: real("attention_probs_dropout_prob", 0, 1),
-    max_position_embeddings: int("max_position_embeddings", 1),
-    type_vocab_size: int("type_vocab_size", 1),
-    initializer_range: real("initializer_range", 0, Infinity),
-    layer_norm_eps: real("layer_norm_eps", 0, 1),
-    pad_token_id: int("pad_token_id", 0),
+    model_type: modelType,
+    vocab_size: r.int("vocab_size", d.vocab_size, 1),
+    hidden_size: r.int("hidden_size", d.hidden_size, 1),
+    num_hidden_layers: r.int("num_hidden_layers", d.num_hidden_layers, 0),
+    num_attention_heads: r.int("num_attention_heads", d.num_attention_heads, 1),
+    intermediate_size: r.int("intermediate_size", d.intermediate_size, 1),
+    hidden_act: r.oneOf("hidden_act", ACTIVATIONS, d.hidden_act),
+    hidden_dropout_prob: r.number("hidden_dropout_prob", d.hidden_dropout_prob, inRange(0, 1)),
+    attention_probs_dropout_prob: r.number("attention_probs_dropout_prob", d.attention_probs_dropout_prob, inRange(0, 1)),
+    max_position_embeddings: r.int("max_position_embeddings", d.max_position_embeddings, 1),
+    type_vocab_size: r.int("type_vocab_size", d.type_vocab_size, 1),
+    initializer_range: r.number("initializer_range", d.initializer_range, NON_NEGATIVE),
+    layer_norm_eps: r.number("layer_norm_eps", d.layer_norm_eps, inRange(0, 1)),
+    pad_token_id: r.int("pad_token_id", d.pad_token_id, 0),
     position_embedding_type: "absolute",
   };
   if (cfg.hidden_size % cfg.num_attention_heads !== 0) {
-    throw new Error(`${where}: hidden_size ${cfg.hidden_size} is not a multiple of num_attention_heads ${cfg.num_attention_heads}`);
+    throw new ConfigError(`${where}: ${prefix}hidden_size ${cfg.hidden_size} is not a multiple of num_attention_heads ${cfg.num_attention_heads}`);
   }
-  if (cfg.pad_token_id >= cfg.vocab_size) {
-    throw new Error(`${where}: field 'pad_token_id' ${cfg.pad_token_id} is outside the vocabulary (vocab_size ${cfg.vocab_size})`);
-  }
+  if (cfg.pad_token_id >= cfg.vocab_size) r.fail("pad_token_id", `inside the vocabulary (vocab_size ${cfg.vocab_size})`, cfg.pad_token_id);
   return cfg;
 }
 

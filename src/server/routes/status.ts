@@ -13,7 +13,7 @@ export function statusRoutes(app: FastifyInstance, ctx: ServerContext): void {
     return {
       model: { name: ctx.modelName, dir: basename(ctx.model.dir), embedDim: ctx.model.embedDim, maxTextLength: ctx.model.maxTextLength },
       // Folder and file names only: absolute server paths are nobody's business but the operator's.
-      collection: c ? (({ root, ...rest }) => ({ ...rest, root: root === null ? null : basename(root), dbFile: basename(c.dbFile) }))(c.status()) : null,
+      collection: c ? (({ root, model, ...rest }) => ({ ...rest, root: root === null ? null : basename(root), model: model === null ? null : basename(model), dbFile: basename(c.dbFile) }))(c.status()) : null,
       queue: ctx.queue.stats(),
       limits: ctx.limits,
       defaultLabels: DEFAULT_LABELS,

@@ -100,7 +100,7 @@ test("ranks that disagree on a config both fail, naming the odd rank", async () 
 });
 
 test("a rank killed mid-job: the survivor's next collective fails within seconds, naming it", async () => {
-  const [r0, r1] = await runWorld("die", [2, 2], { TEST_TIMEOUT_MS: "60000" });
+  const [r0, r1] = await runWorld("die", [2, 2], { TEST_TIMEOUT_MS: "60000", DIE_RANK: "1" });
   assert.equal(r1!.status, null, "rank 1 was killed");
   assert.equal(r0!.status, 1);
   assert.match(r0!.stderr, /^rank 0: allReduce failed: lost rank 1 \(.+\)$/);
@@ -116,4 +116,14 @@ test("a second process claiming a taken rank is refused; the group it tried to j
   assert.equal(joined.status, 0, joined.stderr);
   assert.equal(refused.status, 1);
   assert.equal(refused.stderr, `rank 1: another process at 127.0.0.1:${port} already joined as rank 1`);
+});
+
+test("rank 0 (the store's host) killed mid-job: the others fail within seconds, naming it", async () => {
+  const [r0, r1, r2] = await runWorld("die", [3, 3, 3], { TEST_TIMEOUT_MS: "60000", DIE_RANK: "0" });
+  assert.equal(r0!.status, null, "rank 0 was killed");
+  for (const r of [r1!, r2!]) {
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, new RegExp(`^rank ${r.rank}: allReduce failed: lost rank 0 \\(the store host\\) \\(.+\\)$`));
+    assert.ok(r.seconds < 30, `rank ${r.rank} took ${r.seconds} s`);
+  }
 });

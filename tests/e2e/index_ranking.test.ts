@@ -1,6 +1,7 @@
-// Ranking with a trained model (KOCLIP_TEST_MODEL, default models/koclip-emoji): text -> image
+// Ranking with the trained default model (models/koclip-emoji, or KOCLIP_TEST_MODEL): text -> image
 // search over an indexed folder of OpenMoji emoji finds the named emoji, and zero-shot
-// classification beats chance by a wide margin. Skips, saying why, when the model is absent.
+// classification picks its name, at the rates koclip-emoji measures on this sample minus two
+// emoji. Skips, saying why, when the model is absent.
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -24,7 +25,7 @@ test("text -> image search and zero-shot classification rank emoji by their Kore
   const model = await loadModel(MODEL);
   try {
     // 40 concepts spread over the whole CLDR order (the first 40 are all smiley faces, a
-    // fine-grained corner where v1 scored 5/40 and v2 3/40 top-1; v2 is 3.6x v1 over all 1,914).
+    // fine-grained corner that says little about the rest).
     const all = loadEmojiConcepts().concepts;
     const keys = Array.from({ length: 40 }, (_, i) => all[Math.floor((i * all.length) / 40)]!.key);
     await buildEmojiDataset({ outDir: out, styles: ["openmoji"], keys, size: 64 });
@@ -47,9 +48,12 @@ test("text -> image search and zero-shot classification rank emoji by their Kore
     const preds = await classifyImages(model, items.map((i) => i.path), labels);
     const top1 = preds.filter((p, i) => p[0]!.label === items[i]!.label).length / items.length;
     console.log(`${items.length} OpenMoji emoji: text->image recall@5 ${recall5.toFixed(3)} (chance ${(5 / items.length).toFixed(3)}), zero-shot top-1 ${top1.toFixed(3)} (chance ${(1 / labels.length).toFixed(3)})`);
-    assert.ok(recall5 >= 0.3, `recall@5 ${recall5}`);
-    // On this sample v1 measured recall@5 0.650 / top-1 0.350, v2 0.725 / 0.525, v3 0.800 / 0.625, v4 0.775 / 0.600, v5 and v7 0.825 / 0.575, v10 0.900 / 0.550, v11 0.875 / 0.600, v15 0.900 / 0.600, v16 0.850 / 0.550, v19 0.875 / 0.575 (one emoji is 0.025); the bar is 4x chance.
-    assert.ok(top1 >= 4 / labels.length, `top-1 ${top1}`);
+    // koclip-emoji measures recall@5 35/40 and top-1 23/40 here. Rendering and the model are
+    // deterministic; the two emoji of slack absorb float differences between CPUs, while a
+    // regression of a fifth or more fails.
+    assert.ok(found >= 33, `recall@5 ${recall5} (${found}/40), expected at least 33/40`);
+    const correct = Math.round(top1 * items.length);
+    assert.ok(correct >= 21, `zero-shot top-1 ${top1} (${correct}/40), expected at least 21/40`);
   } finally {
     model.dispose();
     rmSync(out, { recursive: true, force: true });
