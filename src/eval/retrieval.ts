@@ -9,7 +9,7 @@
  */
 import type { Dataset, PairRow } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
-import { DEFAULT_KS, recallAtK, type RecallResult } from "../tasks/retrieval.js";
+import { DEFAULT_KS, recallAtK, type RecallResult } from "../tasks/ranking.js";
 import { encodeImageFiles, encodeTextList } from "./encode.js";
 import type { ProgressFactory } from "./progress.js";
 

@@ -7,7 +7,7 @@
  */
 import type { FastifyInstance } from "fastify";
 import { relative, isAbsolute } from "node:path";
-import type { SearchHit } from "../../index/collection.js";
+import type { SearchHit } from "../../collection/collection.js";
 import { elapsedMs, requireCollection, type ServerContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import * as S from "../schemas.js";

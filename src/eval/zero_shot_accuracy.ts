@@ -13,7 +13,7 @@
  */
 import type { ClassRow, Dataset } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
-import { rankOf, similarityMatrix } from "../tasks/retrieval.js";
+import { rankOf, similarityMatrix } from "../tasks/ranking.js";
 import { classEmbeddings } from "../tasks/zero_shot.js";
 import { encodeImageFiles } from "./encode.js";
 import type { ProgressFactory } from "./progress.js";
