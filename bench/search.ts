@@ -1,5 +1,5 @@
 /**
- * Neighbour search at collection scale, through the project's ANN layer (src/index/ann.ts):
+ * Neighbour search at collection scale, through the project's ANN layer (src/collection/ann.ts):
  * build time, top-10 latency (p50 over single queries) and recall@10 against exact search.
  *
  * Data: uniform random Gaussian directions are the worst case for any graph index (every point

@@ -1,5 +1,5 @@
 /**
- * Image–text retrieval on a pairs dataset: Recall@k both ways (`tasks/retrieval.ts` has the
+ * Image–text retrieval on a pairs dataset: Recall@k both ways (`tasks/ranking.ts` has the
  * conventions). Each caption of a multi-caption row is a text of that row's image, and rows that
  * name the same image file are merged into one image with all their captions, so a dataset
  * written one caption per line scores the same as one written with `texts`.

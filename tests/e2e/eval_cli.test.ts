@@ -2,7 +2,7 @@
 // printed must equal the pure functions applied to the library's own embeddings, and one
 // independent count (argmax by plain dot products) checks the pure functions themselves.
 // The commands run in a child process through a small runner that mirrors cli/main.ts, so this
-// test does not depend on the commands being registered in cli/commands/index.ts.
+// test does not depend on the commands being registered in cli/commands/registry.ts.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
