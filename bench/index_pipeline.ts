@@ -23,8 +23,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { clipDefaults, DEFAULT_MAX_PIXELS, preprocessImages, type ImageProcessorConfig } from "../src/image/index.js";
-import { prepareBatch, type Decoded, type Preprocessing } from "../src/index/prepare.js";
-import { encodeDecoded } from "../src/index/prepare_pool.js";
+import { prepareBatch, type Decoded, type Preprocessing } from "../src/collection/prepare.js";
+import { encodeDecoded } from "../src/collection/prepare_pool.js";
 import { koclipConfigJson, KoClipModel, parseKoClipConfig } from "../src/models/koclip/index.js";
 import { loadModel } from "../src/models/load.js";
 import { cosine, PretrainedModel } from "../src/models/pretrained.js";

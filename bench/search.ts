@@ -1,5 +1,5 @@
 /**
- * Neighbour search at collection scale, through the project's ANN layer (src/index/ann.ts):
+ * Neighbour search at collection scale, through the project's ANN layer (src/collection/ann.ts):
  * build time, top-10 latency (p50 over single queries) and recall@10 against exact search.
  *
  * Data: uniform random Gaussian directions are the worst case for any graph index (every point
@@ -10,7 +10,7 @@
  * draws from the same distribution. Ground truth: exact cosine top-10 by one libtorch matmul.
  * The peer column is that exact search, one query at a time, in the same run.
  */
-import { HnswIndex } from "../src/index/ann.js";
+import { HnswIndex } from "../src/collection/ann.js";
 import * as T from "../src/torch/index.js";
 import type { BenchRow } from "./table.js";
 import { log, median, type BenchOptions } from "./timing.js";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { buildEmojiDataset } from "../../src/data/emoji.js";
 import { readClassification } from "../../src/data/datasets.js";
-import { evaluateZeroShot } from "../../src/eval/zeroshot.js";
+import { evaluateZeroShot } from "../../src/eval/zero_shot_accuracy.js";
 import type { PretrainedModel } from "../../src/models/pretrained.js";
 import { KOREAN_TEMPLATES } from "../../src/tasks/zero_shot.js";
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The `koclip` command line: dispatches to one file per sub-command in ./commands. */
-import { COMMANDS } from "./commands/index.js";
+import { COMMANDS } from "./commands/registry.js";
 import { UsageError } from "./command.js";
 
 function printHelp(): void {

@@ -18,7 +18,7 @@ import { ENGLISH_TEMPLATES, KOREAN_TEMPLATES } from "../tasks/zero_shot.js";
 import type { ProgressFactory } from "./progress.js";
 import { markdownTable, percent } from "./report.js";
 import { evaluateRetrieval, type RetrievalResult } from "./retrieval.js";
-import { evaluateZeroShot, type ZeroShotMetrics } from "./zeroshot.js";
+import { evaluateZeroShot, type ZeroShotMetrics } from "./zero_shot_accuracy.js";
 
 /** Prompt languages. */
 export type Lang = "ko" | "en";

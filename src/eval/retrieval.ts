@@ -1,5 +1,5 @@
 /**
- * Image–text retrieval on a pairs dataset: Recall@k both ways (`tasks/retrieval.ts` has the
+ * Image–text retrieval on a pairs dataset: Recall@k both ways (`tasks/ranking.ts` has the
  * conventions). Each caption of a multi-caption row is a text of that row's image, and rows that
  * name the same image file are merged into one image with all their captions, so a dataset
  * written one caption per line scores the same as one written with `texts`.
@@ -9,7 +9,7 @@
  */
 import type { Dataset, PairRow } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
-import { DEFAULT_KS, recallAtK, type RecallResult } from "../tasks/retrieval.js";
+import { DEFAULT_KS, recallAtK, type RecallResult } from "../tasks/ranking.js";
 import { encodeImageFiles, encodeTextList } from "./encode.js";
 import type { ProgressFactory } from "./progress.js";
 

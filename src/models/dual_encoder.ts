@@ -5,7 +5,7 @@
  */
 import type { Linear, VarStore } from "../nn/index.js";
 import { tidy, type Tensor } from "../torch/index.js";
-import { contrastiveOutput, l2Normalize } from "./contrastive.js";
+import { contrastiveOutput, l2Normalize } from "./losses/contrastive.js";
 
 /** Token ids and attention mask, both int64 [B, T]. */
 export interface TextBatch {

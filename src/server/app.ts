@@ -9,10 +9,10 @@
  */
 import fastifyStatic from "@fastify/static";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
-import { join } from "node:path";
-import type { Collection } from "../index/collection.js";
-import { PACKAGE_ROOT } from "../index/default_model.js";
-import { modelMismatch } from "../index/query.js";
+import { basename, join } from "node:path";
+import type { Collection } from "../collection/collection.js";
+import { modelMismatch } from "../collection/query.js";
+import { PACKAGE_ROOT } from "../models/default_model.js";
 import { modelLabel } from "../models/hub.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import type { ServerContext } from "./context.js";

@@ -1,5 +1,5 @@
 /** What every route handler gets: the model, the optional collection, the queue and the limits. */
-import type { Collection } from "../index/collection.js";
+import type { Collection } from "../collection/collection.js";
 import type { PretrainedModel } from "../models/pretrained.js";
 import { HttpError } from "./errors.js";
 import type { ModelQueue } from "./queue.js";

@@ -6,7 +6,7 @@
  *   const res = await fetch("/api/search", { method: "POST", body: JSON.stringify({ text: "고양이", k: 8 }) });
  *   const { hits } = (await res.json()) as SearchResponse;   // hits[0].thumbnailUrl === "/api/images/17"
  */
-import type { CollectionStatus } from "../index/status.js";
+import type { CollectionStatus } from "../collection/status.js";
 
 /** Every limit the server enforces; a request over one gets a 4xx whose `limit` names it. */
 export interface ServerLimits {

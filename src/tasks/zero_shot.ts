@@ -6,7 +6,7 @@
  */
 import { readTextFile } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
-import { similarityMatrix } from "./retrieval.js";
+import { similarityMatrix } from "./ranking.js";
 
 /**
  * Korean prompts. KoCLIP's authors found "이것은 {} 이다." more reliable than "{}의 사진", so it

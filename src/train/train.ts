@@ -20,7 +20,7 @@ import { allReduceGradients, broadcastParameters, gatherPositiveKeys, gatherWith
 import { PairLoader, resolveForegrounds, type Batch, type LoaderOptions } from "./data.js";
 import { PrefetchingLoader } from "./prefetch.js";
 import { initModel } from "./init.js";
-import { multiPositiveLoss } from "./loss.js";
+import { multiPositiveLoss } from "../models/losses/multi_positive.js";
 import { lineChartSvg, svgToPng } from "./plot.js";
 
 export interface TrainProgress {

@@ -12,8 +12,8 @@ import { after, before, test } from "node:test";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
 import sharp from "sharp";
 import { freePort } from "../../src/cli/launch.js";
-import { Collection } from "../../src/index/collection.js";
-import { modelFingerprint } from "../../src/index/fingerprint.js";
+import { Collection } from "../../src/collection/collection.js";
+import { modelFingerprint } from "../../src/collection/fingerprint.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
 import { mulberry32 } from "../helpers/random.js";
 

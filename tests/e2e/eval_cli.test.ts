@@ -2,7 +2,7 @@
 // printed must equal the pure functions applied to the library's own embeddings, and one
 // independent count (argmax by plain dot products) checks the pure functions themselves.
 // The commands run in a child process through a small runner that mirrors cli/main.ts, so this
-// test does not depend on the commands being registered in cli/commands/index.ts.
+// test does not depend on the commands being registered in cli/commands/registry.ts.
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,11 +13,11 @@ import { fileURLToPath } from "node:url";
 import { readClassification, readPairs } from "../../src/data/datasets.js";
 import { buildEmojiDataset } from "../../src/data/emoji.js";
 import { evaluateRetrieval, retrievalItems } from "../../src/eval/retrieval.js";
-import { evaluateZeroShot, zeroShotMetrics } from "../../src/eval/zeroshot.js";
+import { evaluateZeroShot, zeroShotMetrics } from "../../src/eval/zero_shot_accuracy.js";
 import { percent } from "../../src/eval/report.js";
 import { loadModel } from "../../src/models/load.js";
 import type { PretrainedModel } from "../../src/models/pretrained.js";
-import { recallAtK, similarityMatrix } from "../../src/tasks/retrieval.js";
+import { recallAtK, similarityMatrix } from "../../src/tasks/ranking.js";
 import { classEmbeddings, ENGLISH_TEMPLATES, KOREAN_TEMPLATES } from "../../src/tasks/zero_shot.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
 

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { chromium, type BrowserContext, type Page } from "playwright-core";
 import sharp from "sharp";
-import { indexFolder } from "../../src/index/build.js";
+import { indexFolder } from "../../src/collection/build.js";
 import { loadModel } from "../../src/models/load.js";
 import { REPO_ROOT } from "../helpers/fixtures.js";
 import { serveStatic, type StaticServer } from "../helpers/static_server.js";

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp from "sharp";
-import { Collection } from "../../src/index/collection.js";
+import { Collection } from "../../src/collection/collection.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
 import { mulberry32 } from "../helpers/random.js";
 import { EMOJI_CASES, emojiImages, rankingModelDir } from "./server_setup.js";

@@ -8,8 +8,8 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import sharp from "sharp";
-import { Collection } from "../../src/index/collection.js";
-import { indexFolder } from "../../src/index/build.js";
+import { Collection } from "../../src/collection/collection.js";
+import { indexFolder } from "../../src/collection/build.js";
 import type { PretrainedModel } from "../../src/models/pretrained.js";
 import { fixture, REPO_ROOT } from "../helpers/fixtures.js";
 

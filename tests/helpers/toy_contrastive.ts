@@ -2,7 +2,7 @@
 // "towers" over seeded inputs, a logit scale, and groups with positives that land on different
 // ranks. Its gradients on N ranks (gatherWithGrad + allReduceGradients) must equal 1-rank ones.
 import { allReduceGradients, gatherPositiveKeys, gatherWithGrad } from "../../src/train/distributed.js";
-import { multiPositiveLoss } from "../../src/train/loss.js";
+import { multiPositiveLoss } from "../../src/models/losses/multi_positive.js";
 import { randn, tensor, type ProcessGroup, type Tensor } from "../../src/torch/index.js";
 
 export const TOY_ROWS = 8;

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import * as arrow from "apache-arrow";
 import { parquetMetadata, parquetReadObjects } from "hyparquet";
-import { partName, readEmbeddingShards, shardRange } from "../../src/index/embedding_shards.js";
-import { readEmbeddingsParquet, writeEmbeddingsParquet, type EmbeddingFileMeta, type EmbeddingRow } from "../../src/index/embeddings_parquet.js";
+import { partName, readEmbeddingShards, shardRange } from "../../src/collection/embedding_shards.js";
+import { readEmbeddingsParquet, writeEmbeddingsParquet, type EmbeddingFileMeta, type EmbeddingRow } from "../../src/collection/embeddings_parquet.js";
 import { mulberry32 } from "../helpers/random.js";
 
 let work: string;

@@ -8,7 +8,7 @@ import { formatMarkdownTable, languageFile, parseModelSpecs } from "../../src/ev
 import { markdownTable } from "../../src/eval/report.js";
 import { progressReporter } from "../../src/cli/progress.js";
 import { retrievalItems } from "../../src/eval/retrieval.js";
-import { groupOf, NO_GROUP, perClassAccuracy, topKAccuracy, zeroShotMetrics } from "../../src/eval/zeroshot.js";
+import { groupOf, NO_GROUP, perClassAccuracy, topKAccuracy, zeroShotMetrics } from "../../src/eval/zero_shot_accuracy.js";
 
 // 4 images, 3 classes.
 const scores = [

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { listedImages, walkImages } from "../../src/index/walk.js";
+import { listedImages, walkImages } from "../../src/collection/walk.js";
 
 let root: string;
 before(() => {

@@ -2,9 +2,9 @@
 // batch has no duplicates, and duplicates no longer pushed apart.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { contrastiveOutput } from "../../src/models/contrastive.js";
+import { contrastiveOutput } from "../../src/models/losses/contrastive.js";
 import * as T from "../../src/torch/index.js";
-import { multiPositiveLoss, positiveTargets } from "../../src/train/loss.js";
+import { multiPositiveLoss, positiveTargets } from "../../src/models/losses/multi_positive.js";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig } from "../../src/train/config.js";
 import { cosineLr } from "../../src/optim/index.js";
 

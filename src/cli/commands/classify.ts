@@ -1,6 +1,6 @@
 /** `koclip classify`: zero-shot labels for images, or the text → patch heatmap of one image. */
 import { readFileSync } from "node:fs";
-import { resolveModelDir } from "../../index/default_model.js";
+import { resolveModelDir } from "../../models/default_model.js";
 import { loadModel } from "../../models/load.js";
 import { patchHeatmap, type PatchHeatmap } from "../../tasks/patch.js";
 import { classifyImages, resolveTemplates } from "../../tasks/zero_shot.js";

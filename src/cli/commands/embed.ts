@@ -4,7 +4,7 @@
  */
 import { availableParallelism } from "node:os";
 import { DEFAULT_MAX_PIXELS } from "../../image/index.js";
-import { checkOutFolder, embedShard, planShard } from "../../index/embedding_shards.js";
+import { checkOutFolder, embedShard, planShard } from "../../collection/embedding_shards.js";
 import { loadModel } from "../../models/load.js";
 import type { Precision } from "../../nn/index.js";
 import { ProcessGroup, setNumThreads, worldFromEnv } from "../../torch/index.js";

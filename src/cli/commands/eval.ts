@@ -6,7 +6,7 @@ import type { PretrainedModel } from "../../models/pretrained.js";
 import { progressReporter } from "../progress.js";
 import { markdownTable, percent } from "../../eval/report.js";
 import { evaluateRetrieval } from "../../eval/retrieval.js";
-import { evaluateZeroShot, type ZeroShotMetrics } from "../../eval/zeroshot.js";
+import { evaluateZeroShot, type ZeroShotMetrics } from "../../eval/zero_shot_accuracy.js";
 import { resolveTemplates } from "../../tasks/zero_shot.js";
 import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, UsageError, type Command } from "../command.js";
 

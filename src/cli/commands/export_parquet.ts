@@ -1,5 +1,5 @@
 /** `koclip export parquet`: writes an index's images and embeddings as Parquet for vector databases. */
-import { exportIndexParquet } from "../../index/embedding_shards.js";
+import { exportIndexParquet } from "../../collection/embedding_shards.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip export parquet --db FILE --out DIR

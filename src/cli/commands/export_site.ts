@@ -1,7 +1,7 @@
 /** `koclip export site`: an index as a static web page that searches it in the browser, no server. */
 import { SITE_VECTOR_TYPES, exportSite, type SiteVectorType } from "../../export/site/export.js";
-import { Collection } from "../../index/collection.js";
-import { resolveModelDir } from "../../index/default_model.js";
+import { Collection } from "../../collection/collection.js";
+import { resolveModelDir } from "../../models/default_model.js";
 import { loadModel } from "../../models/load.js";
 import { parseFlags, UsageError, type Command } from "../command.js";
 

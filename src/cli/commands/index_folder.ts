@@ -1,11 +1,11 @@
 /** `koclip index DIR`: builds or updates the searchable index of a photo folder. */
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { Collection } from "../../index/collection.js";
-import { indexFolder, indexFromEmbeddings, type IndexProgress, type IndexReport } from "../../index/build.js";
-import { resolveModelDir } from "../../index/default_model.js";
-import { readEmbeddingShards } from "../../index/embedding_shards.js";
-import { modelIdentity } from "../../index/fingerprint.js";
+import { Collection } from "../../collection/collection.js";
+import { indexFolder, indexFromEmbeddings, type IndexProgress, type IndexReport } from "../../collection/build.js";
+import { readEmbeddingShards } from "../../collection/embedding_shards.js";
+import { modelIdentity } from "../../collection/fingerprint.js";
+import { resolveModelDir } from "../../models/default_model.js";
 import { loadModel } from "../../models/load.js";
 import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 import { ProgressLine } from "../progress.js";

@@ -1,7 +1,7 @@
 /** `koclip search`: text → image or image → image over an index made by `koclip index`. */
-import { Collection } from "../../index/collection.js";
-import { resolveModelDir } from "../../index/default_model.js";
-import { searchByImage, searchByText } from "../../index/query.js";
+import { Collection } from "../../collection/collection.js";
+import { resolveModelDir } from "../../models/default_model.js";
+import { searchByImage, searchByText } from "../../collection/query.js";
 import { loadModel } from "../../models/load.js";
 import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, UsageError, type Command } from "../command.js";
 

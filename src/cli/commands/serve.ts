@@ -1,8 +1,8 @@
 /** `koclip serve`: the HTTP API and the web page over one model and (optionally) one image index. */
 import { existsSync } from "node:fs";
-import { Collection } from "../../index/collection.js";
-import { resolveModelDir } from "../../index/default_model.js";
-import { modelMismatch } from "../../index/query.js";
+import { Collection } from "../../collection/collection.js";
+import { resolveModelDir } from "../../models/default_model.js";
+import { modelMismatch } from "../../collection/query.js";
 import { loadModel } from "../../models/load.js";
 import { buildServer } from "../../server/app.js";
 import { DEFAULT_LIMITS } from "../../server/limits.js";

@@ -13,9 +13,9 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync, wri
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { writeAll, writeFileAtomic } from "../../formats/file_io.js";
-import type { Collection } from "../../index/collection.js";
-import { PACKAGE_ROOT } from "../../index/default_model.js";
-import { modelMismatch } from "../../index/query.js";
+import type { Collection } from "../../collection/collection.js";
+import { PACKAGE_ROOT } from "../../models/default_model.js";
+import { modelMismatch } from "../../collection/query.js";
 import type { PretrainedModel } from "../../models/pretrained.js";
 import { browserTokenizerSpec } from "../../tokenizers/index.js";
 import { tensor, tidy } from "../../torch/index.js";

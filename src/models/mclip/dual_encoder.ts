@@ -6,7 +6,7 @@
 import type { VarStore } from "../../nn/index.js";
 import type { Tensor } from "../../torch/index.js";
 import type { ClipModel } from "../clip/model.js";
-import { contrastiveOutput, l2Normalize } from "../contrastive.js";
+import { contrastiveOutput, l2Normalize } from "../losses/contrastive.js";
 import type { DualEncoder, DualEncoderOutput, TextBatch } from "../dual_encoder.js";
 import type { MultilingualCLIP } from "./model.js";
 

@@ -2,12 +2,12 @@
  * POST /api/search — text → images (JSON `{ text, k }`) or image → images (multipart `image`
  * file, optional `k`). The query is embedded through the model queue, where concurrent text
  * queries share one forward pass; the nearest-neighbour lookup itself runs outside the queue.
- * (index/query.ts's searchByText does embed-then-search in one call, which cannot be batched
+ * (collection/query.ts's searchByText does embed-then-search in one call, which cannot be batched
  * across requests, so the route does the two steps itself.)
  */
 import type { FastifyInstance } from "fastify";
 import { relative, isAbsolute } from "node:path";
-import type { SearchHit } from "../../index/collection.js";
+import type { SearchHit } from "../../collection/collection.js";
 import { elapsedMs, requireCollection, type ServerContext } from "../context.js";
 import { HttpError } from "../errors.js";
 import * as S from "../schemas.js";

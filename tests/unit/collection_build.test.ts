@@ -9,9 +9,9 @@ import { after, before, test } from "node:test";
 import { crc32, deflateSync } from "node:zlib";
 import sharp from "sharp";
 import { decodeImage, ImageDecodeError } from "../../src/image/index.js";
-import { indexFolder, type IndexProgress } from "../../src/index/build.js";
-import { Collection } from "../../src/index/collection.js";
-import { modelMismatch, searchByImage, searchByText } from "../../src/index/query.js";
+import { indexFolder, type IndexProgress } from "../../src/collection/build.js";
+import { Collection } from "../../src/collection/collection.js";
+import { modelMismatch, searchByImage, searchByText } from "../../src/collection/query.js";
 import { loadModel, type PretrainedModel } from "../../src/index.js";
 import { fixture } from "../helpers/fixtures.js";
 

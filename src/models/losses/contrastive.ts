@@ -2,8 +2,8 @@
  * CLIP's symmetric contrastive loss (Radford et al. 2021, Fig. 3; HF's clip_loss): scaled cosine
  * similarities both ways, the i-th image matching the i-th text, the mean of two cross-entropies.
  */
-import { arange, type Tensor } from "../torch/index.js";
-import type { DualEncoderOutput } from "./dual_encoder.js";
+import { arange, type Tensor } from "../../torch/index.js";
+import type { DualEncoderOutput } from "../dual_encoder.js";
 
 /** x / ‖x‖₂ along the last dimension. */
 export function l2Normalize(x: Tensor): Tensor {

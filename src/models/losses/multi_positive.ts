@@ -5,7 +5,7 @@
  * concept key, or identical caption text) is a positive, and each row's target is spread evenly
  * over its positives; with no duplicates this is exactly CLIP's loss.
  */
-import { tensor, type Tensor } from "../torch/index.js";
+import { tensor, type Tensor } from "../../torch/index.js";
 
 /** Row-normalised positive matrix [B, B] from group ids and caption strings. */
 export function positiveTargets(groups: string[], texts: string[]): Float32Array {

@@ -5,10 +5,10 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { ExactIndex, HNSW_FORMAT, HnswIndex, type VectorSet } from "../../src/index/ann.js";
-import { Collection } from "../../src/index/collection.js";
-import { getMeta, openIndexDb, setMeta } from "../../src/index/schema.js";
-import { IndexWriter, type BatchResult } from "../../src/index/store.js";
+import { ExactIndex, HNSW_FORMAT, HnswIndex, type VectorSet } from "../../src/collection/ann.js";
+import { Collection } from "../../src/collection/collection.js";
+import { getMeta, openIndexDb, setMeta } from "../../src/collection/schema.js";
+import { IndexWriter, type BatchResult } from "../../src/collection/store.js";
 import { mulberry32 } from "../helpers/random.js";
 
 /** n random unit vectors of width dim (Gaussian directions: the hard case for HNSW). */

@@ -5,7 +5,7 @@
  * whose true class is among the k best-scoring classes.
  *
  * Ties between class scores are broken by class order (earlier class first), the rule of
- * `rankOf` in `tasks/retrieval.ts`. With fewer than k classes every image is a top-k hit.
+ * `rankOf` in `tasks/ranking.ts`. With fewer than k classes every image is a top-k hit.
  *
  *   const data = readClassification("data/emoji/openmoji-cls.jsonl");
  *   const r = await evaluateZeroShot(model, data, { templates: KOREAN_TEMPLATES, by: "split" });
@@ -13,7 +13,7 @@
  */
 import type { ClassRow, Dataset } from "../data/datasets.js";
 import type { PretrainedModel } from "../models/pretrained.js";
-import { rankOf, similarityMatrix } from "../tasks/retrieval.js";
+import { rankOf, similarityMatrix } from "../tasks/ranking.js";
 import { classEmbeddings } from "../tasks/zero_shot.js";
 import { encodeImageFiles } from "./encode.js";
 import type { ProgressFactory } from "./progress.js";

@@ -1,7 +1,7 @@
 // Recall@k by hand: multi-caption images, ties broken by index, k above the candidate count.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { rankOf, recallAtK, recallFromScores, similarityMatrix } from "../../src/tasks/retrieval.js";
+import { rankOf, recallAtK, recallFromScores, similarityMatrix } from "../../src/tasks/ranking.js";
 
 test("rankOf: strictly higher scores, then equal scores at lower indices, come first", () => {
   assert.equal(rankOf([0.2, 0.9, 0.9, 0.1], 1), 0);
