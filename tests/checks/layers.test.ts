@@ -14,7 +14,7 @@ const LAYERS: string[][] = [
   ["tasks"],
   ["eval", "train"],
   ["collection"],
-  ["server"],
+  ["server", "export"],
   ["cli", "web"],
   ["index.ts"],
 ];
@@ -67,7 +67,7 @@ test("every folder of src/ (and web/) has a place in the layer list", () => {
   for (const u of units) assert.ok(LEVEL.has(u), `src/${u} is in no layer of tests/checks/layers.test.ts`);
 });
 
-test("imports go down the layers: torch/formats → nn/optim/tokenizers/image → models/data → tasks → eval/train → collection → server → cli/web", () => {
+test("imports go down the layers: torch/formats → nn/optim/tokenizers/image → models/data → tasks → eval/train → collection → server/export → cli/web", () => {
   const wrong: string[] = [];
   for (const file of files) {
     for (const imp of importsOf(file)) {

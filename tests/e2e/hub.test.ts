@@ -118,7 +118,7 @@ test("a missing cached file is a one-line error naming the repo and the file", a
   layOutSnapshot(cache, "koclip/no-weights", commitOf("a"), KOCLIP_TINY, { refs: ["main"], files: ["config.json", "tokenizer.json", "tokenizer_config.json"] });
   await assert.rejects(loadModel("koclip/no-weights", { hub }), /^Error: koclip\/no-weights@main in the Hugging Face cache \(.*\): no weights file \(looked for model\.safetensors, .*\), and HF_HUB_OFFLINE=1 forbids downloading it$/);
   layOutSnapshot(cache, "koclip/no-tokenizer", commitOf("b"), KOCLIP_TINY, { refs: ["main"], files: ["config.json", "model.safetensors"] });
-  await assert.rejects(loadModel("koclip/no-tokenizer", { hub }), /^Error: koclip\/no-tokenizer: .*models--koclip--no-tokenizer\/snapshots\/[0-9a-f]{40}\/tokenizer\.json: not found/);
+  await assert.rejects(loadModel("koclip/no-tokenizer", { hub }), /^ConfigError: koclip\/no-tokenizer: .*models--koclip--no-tokenizer\/snapshots\/[0-9a-f]{40}\/tokenizer\.json: not found/);
   await assert.rejects(loadModel("koclip/absent@v2", { hub }), (err: Error) => {
     assert.equal(err.message, `koclip/absent@v2: no such folder, and koclip/absent@v2 is not in the Hugging Face cache ${cache} (HF_HUB_OFFLINE=1 forbids downloading it)`);
     return true;
