@@ -11,7 +11,7 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../tests/helpers/chromium.js";
 import sharp from "sharp";
 import { serveStatic } from "../tests/helpers/static_server.js";
 
@@ -39,12 +39,7 @@ async function main(): Promise<void> {
 
   const server = await serveStatic(dir);
   const profile = mkdtempSync(join(tmpdir(), "koclip-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.KOCLIP_CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-    viewport: { width: 1100, height: 900 },
-  });
+  const context = await launchChromium(profile);
   try {
     const page = context.pages()[0] ?? (await context.newPage());
     const t0 = performance.now();

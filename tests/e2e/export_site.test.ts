@@ -10,7 +10,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { CHROMIUM, launchChromium } from "../helpers/chromium.js";
 import sharp from "sharp";
 import { indexFolder } from "../../src/collection/build.js";
 import { loadModel } from "../../src/models/load.js";
@@ -18,7 +19,6 @@ import { REPO_ROOT } from "../helpers/fixtures.js";
 import { serveStatic, type StaticServer } from "../helpers/static_server.js";
 import { rankingModelDir } from "./server_setup.js";
 
-const CHROMIUM = process.env.KOCLIP_CHROMIUM ?? "/usr/bin/chromium";
 const KOCLIP = join(REPO_ROOT, "bin", "koclip");
 const modelDir = rankingModelDir();
 const skip = !existsSync(CHROMIUM) ? `no Chromium at ${CHROMIUM} (apt-get install chromium)` : modelDir === null ? "no ranking model" : false;
@@ -75,12 +75,7 @@ async function withSitePage(dir: string, fn: (page: Page) => Promise<void>): Pro
   const profile = mkdtempSync(join(tmpdir(), "koclip-chromium-"));
   let context: BrowserContext | undefined;
   try {
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-      viewport: { width: 1100, height: 900 },
-    });
+    context = await launchChromium(profile);
     const page = context.pages()[0] ?? (await context.newPage());
     const pageErrors: string[] = [];
     const requests: string[] = [];

@@ -9,7 +9,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { chromium, type BrowserContext, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
+import { CHROMIUM, launchChromium } from "../helpers/chromium.js";
 import { loadModel } from "../../src/models/load.js";
 import { buildServer } from "../../src/server/app.js";
 import { buildTestCollection, EMOJI_CASES, emojiImages, FIXTURE_IMAGES, rankingModelDir, TINY_MODEL } from "./server_setup.js";
@@ -17,7 +18,6 @@ import { buildTestCollection, EMOJI_CASES, emojiImages, FIXTURE_IMAGES, rankingM
 /** The page's globals that predicates run in the browser use (this file compiles without the DOM lib). */
 type PageGlobals = { document: { querySelectorAll<T = unknown>(selector: string): ArrayLike<T> } };
 
-const CHROMIUM = process.env.KOCLIP_CHROMIUM ?? "/usr/bin/chromium";
 const noChromium = existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium)`;
 if (noChromium) console.log(`# skipping browser tests: ${noChromium}`);
 
@@ -30,12 +30,7 @@ async function withPage(modelDir: string, images: { name: string; from: string }
   let context: BrowserContext | undefined;
   try {
     const base = await app.listen({ port: 0, host: "127.0.0.1" });
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
-      viewport: { width: 1100, height: 900 },
-    });
+    context = await launchChromium(profile);
     const page = context.pages()[0] ?? (await context.newPage());
     const pageErrors: string[] = [];
     page.on("pageerror", (e) => pageErrors.push(e.message));
