@@ -8,6 +8,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { availableParallelism } from "node:os";
+import { setNumThreads, worldFromEnv, type World } from "../torch/index.js";
+import { UsageError } from "./command.js";
 
 export interface LocalLaunch {
   nproc: number;
@@ -79,4 +81,27 @@ export async function launchLocal({ nproc, args, graceMs, log = console.error }:
   process.off("SIGINT", onInt);
   process.off("SIGTERM", onTerm);
   return status;
+}
+
+/**
+ * `koclip COMMAND … --nproc N` with N > 1: the same command line (less --nproc) as N local ranks.
+ * Local peers see a dead rank's connections close at once and fail within seconds (naming it);
+ * a rank stuck elsewhere (say, talking to a foreign server on MASTER_PORT) is given at most 10 s.
+ */
+export function relaunchAsRanks(command: string, argv: string[], nproc: number, timeoutS: number): Promise<number> {
+  const world = worldFromEnv();
+  if (world.worldSize > 1) throw new UsageError(`--nproc ${nproc} inside a launched job (WORLD_SIZE=${world.worldSize} is set): use one or the other`);
+  const args = [command, ...argv.filter((a, i) => a !== "--nproc" && argv[i - 1] !== "--nproc" && !a.startsWith("--nproc="))];
+  return launchLocal({ nproc, args, graceMs: Math.min(timeoutS * 1000, 10_000) });
+}
+
+/**
+ * This rank's share of the machine's cores: ranks on one machine split them (torchrun sets
+ * LOCAL_WORLD_SIZE). libtorch's threads take the share in a multi-rank job unless
+ * KOCLIP_NUM_THREADS says otherwise.
+ */
+export function shareCores(world: World): number {
+  const share = Math.max(1, Math.floor(availableParallelism() / world.localWorldSize));
+  if (world.worldSize > 1 && !process.env.KOCLIP_NUM_THREADS) setNumThreads(share);
+  return share;
 }

@@ -2,13 +2,12 @@
  * `koclip embed`: prints L2-normalised embeddings of texts and/or images as JSON lines, or
  * embeds a whole folder into Parquet shards, one per rank of a torchrun-style launch.
  */
-import { availableParallelism } from "node:os";
 import { DEFAULT_MAX_PIXELS } from "../../image/index.js";
 import { checkOutFolder, embedShard, planShard } from "../../collection/embedding_shards.js";
 import { loadModel } from "../../models/load.js";
 import type { Precision } from "../../nn/index.js";
-import { ProcessGroup, setNumThreads, worldFromEnv } from "../../torch/index.js";
-import { launchLocal } from "../launch.js";
+import { ProcessGroup, worldFromEnv } from "../../torch/index.js";
+import { relaunchAsRanks, shareCores } from "../launch.js";
 import { intFlag, MODEL_FLAGS, modelFlagsHelp, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
 
 const USAGE = `usage: koclip embed --model DIR|ID (--text T ... | --image FILE ...) [options]
@@ -77,12 +76,7 @@ export const embedCommand: Command = {
       const maxPixels = intFlag("max-pixels", values["max-pixels"]) ?? DEFAULT_MAX_PIXELS;
       const timeoutS = intFlag("dist-timeout", values["dist-timeout"]) ?? 300;
       const nproc = intFlag("nproc", values.nproc) ?? 1;
-      if (nproc > 1) {
-        const world = worldFromEnv();
-        if (world.worldSize > 1) throw new UsageError(`--nproc ${nproc} inside a launched job (WORLD_SIZE=${world.worldSize} is set): use one or the other`);
-        const args = ["embed", ...argv.filter((a, i) => a !== "--nproc" && argv[i - 1] !== "--nproc" && !a.startsWith("--nproc="))];
-        return launchLocal({ nproc, args, graceMs: Math.min(timeoutS * 1000, 10_000) });
-      }
+      if (nproc > 1) return relaunchAsRanks("embed", argv, nproc, timeoutS);
       return embedFolder(values.model, values.images, values.out, { vision: values.vision, device: values.device, precision, batchSize, maxPixels, timeoutS, quiet: values.quiet === true, fileList: values["file-list"] });
     }
     if (texts.length === 0 && images.length === 0) throw new UsageError("give at least one --text or --image, or --images DIR --out DIR");
@@ -110,10 +104,8 @@ interface FolderOptions {
 async function embedFolder(modelDir: string, dir: string, out: string, opts: FolderOptions): Promise<number> {
   const world = worldFromEnv();
   const who = world.worldSize > 1 ? `rank ${world.rank}/${world.worldSize}: ` : "";
-  // Ranks sharing a machine share its cores, for libtorch's threads and for the prepare workers
-  // (torchrun sets LOCAL_WORLD_SIZE; KOCLIP_NUM_THREADS overrides the former), as koclip train does.
-  const coreShare = Math.max(1, Math.floor(availableParallelism() / world.localWorldSize));
-  if (world.worldSize > 1 && !process.env.KOCLIP_NUM_THREADS) setNumThreads(coreShare);
+  // The rank's share of the cores serves libtorch's threads and the prepare workers alike.
+  const coreShare = shareCores(world);
   checkOutFolder(out, world.worldSize);
   const plan = await planShard(dir, modelDir, world, { precision: opts.precision, "max pixels": String(opts.maxPixels), "vision tower": opts.vision ?? "(the model's)" }, opts.fileList);
   // Joining checks the world size; then every setting, before any rank loads a model or writes.

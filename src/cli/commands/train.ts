@@ -1,13 +1,12 @@
 /** `koclip train`: contrastive training or fine-tuning; every TrainConfig field is a flag. */
 import { existsSync, readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_TRAIN_CONFIG, resolveTrainConfig, type TrainConfig } from "../../train/config.js";
 import { expandPhases, stageLine, trainPhases } from "../../train/phases.js";
 import { writeCurves, type TrainProgress } from "../../train/train.js";
-import { ProcessGroup, setNumThreads, worldFromEnv } from "../../torch/index.js";
-import { parseFlags, UsageError, type Command } from "../command.js";
-import { launchLocal } from "../launch.js";
+import { ProcessGroup, worldFromEnv } from "../../torch/index.js";
+import { intFlag, parseFlags, UsageError, type Command } from "../command.js";
+import { relaunchAsRanks, shareCores } from "../launch.js";
 import { ProgressLine } from "../progress.js";
 
 const kebab = (s: string) => s.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase());
@@ -164,21 +163,15 @@ export const trainCommand: Command = {
     } catch (err) {
       throw new UsageError((err as Error).message);
     }
-    const nproc = values.nproc === undefined ? 1 : Number(values.nproc);
-    if (!Number.isInteger(nproc) || nproc < 1) throw new UsageError(`--nproc expects a whole number >= 1, got '${values.nproc}'`);
+    const nproc = intFlag("nproc", values.nproc as string | undefined) ?? 1;
     const timeoutS = values["dist-timeout"] === undefined ? 300 : Number(values["dist-timeout"]);
     if (!(timeoutS > 0)) throw new UsageError(`--dist-timeout expects seconds > 0, got '${values["dist-timeout"]}'`);
-    const world = worldFromEnv();
     if (nproc > 1) {
-      if (world.worldSize > 1) throw new UsageError(`--nproc ${nproc} inside a launched job (WORLD_SIZE=${world.worldSize} is set): use one or the other`);
       if (cfg.batchSize % nproc !== 0) throw new UsageError(`--batch-size ${cfg.batchSize} does not split evenly over --nproc ${nproc}`);
-      const args = ["train", ...argv.filter((a, i) => a !== "--nproc" && argv[i - 1] !== "--nproc" && !a.startsWith("--nproc="))];
-      // Local peers see a dead rank's connections close at once and fail within seconds (naming
-      // it); a rank stuck elsewhere (say, talking to a foreign server on MASTER_PORT) is not waited for.
-      return launchLocal({ nproc, args, graceMs: Math.min(timeoutS * 1000, 10_000) });
+      return relaunchAsRanks("train", argv, nproc, timeoutS);
     }
-    // Ranks sharing a machine share its cores (torchrun sets LOCAL_WORLD_SIZE; KOCLIP_NUM_THREADS overrides).
-    if (world.worldSize > 1 && !process.env.KOCLIP_NUM_THREADS) setNumThreads(Math.max(1, Math.floor(availableParallelism() / world.localWorldSize)));
+    const world = worldFromEnv();
+    shareCores(world);
     const group = world.worldSize > 1 ? ProcessGroup.init(world, { timeoutMs: timeoutS * 1000 }) : null;
     const lead = world.rank === 0;
     try {
