@@ -7,11 +7,14 @@
         "native/src/core.cc",
         "native/src/cpu_kernels.cc",
         "native/src/distributed.cc",
+        "native/src/gelu.cc",
         "native/src/handles.cc",
         "native/src/onednn_int8.cc",
+        "native/src/onednn_linear.cc",
         "native/src/ops_generated.cc",
         "native/src/quantized.cc",
-        "native/src/resample.cc"
+        "native/src/resample.cc",
+        "native/src/training_attention.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

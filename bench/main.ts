@@ -61,7 +61,7 @@ console.log(`# koclip benchmarks — ${new Date().toISOString().slice(0, 10)}${q
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}); libtorch ${info.torchVersion}, BLAS_INFO=${blas} ` +
     `(Debian: OpenBLAS via libblas.so.3${info.openblasCore ? `, ${info.openblasLibrary}, ${info.openblasCore} kernels, OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? "unset"}` : ""})${onednn ? `, oneDNN ${onednn}` : ""}, ATen CPU kernels ${capability} (addon's AVX-512 kernels ${info.avx512Kernels ? "on" : "off"}), ` +
-    `int8 GEMMs ${info.onednnInt8 ? "oneDNN called by the addon" : `libtorch's quantized::linear_dynamic (${T.quantizedEngine()})`}, ` +
+    `int8 GEMMs ${info.onednnMatmul ? "oneDNN called by the addon" : `libtorch's quantized::linear_dynamic (${T.quantizedEngine()})`}, ` +
     `${T.numThreads()} intra-op threads (OMP_WAIT_POLICY ${process.env.OMP_WAIT_POLICY ?? "unset"}), allocator ${info.allocator}, CUDA ${T.cudaAvailable() ? "yes" : "no"}`,
 );
 const rows: BenchRow[] = [];

@@ -10,32 +10,20 @@
 #include <limits>
 #include <string>
 
+#include "blas.h"
 #include "cpu_kernels.h"
+#include "gelu.h"
+#include "onednn_linear.h"
+#include "training_attention.h"
 
 namespace koclip {
 
-#if defined(KOCLIP_OPENMP_BLAS) && !(TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
-// OpenBLAS, which the addon links on Debian (find-libtorch.mjs), through its Fortran interface.
-extern "C" void sgemm_(const char* transa, const char* transb, const int* m, const int* n, const int* k,
-                       const float* alpha, const float* a, const int* lda, const float* b, const int* ldb,
-                       const float* beta, float* c, const int* ldc);
-
-// Row-major C[m×n] = alpha·A[m×k]·B[k×n], or alpha·A·B[n×k]ᵀ with transB; rows lda, ldb, ldc
-// elements apart. BLAS is column-major, so this asks it for Cᵀ = Bᵀ·Aᵀ.
-inline void RowMajorGemm(bool transB, int m, int n, int k, float alpha, const float* a, int lda, const float* b,
-                         int ldb, float* c, int ldc) {
-  const float beta = 0;
-  sgemm_(transB ? "T" : "N", "N", &n, &m, &k, &alpha, b, &ldb, a, &lda, &beta, c, &ldc);
-}
-
+#if defined(KOCLIP_HEAD_GEMMS)
 // 1.13's bmm on the CPU runs one BLAS call after another, one per batch×head, each too small for
 // BLAS to share between threads: ViT-B/32's 50×64 heads used one core, and attention took 5.6 ms
 // of a 53 ms layer at batch 16. Without autograd, the heads' products go to BLAS directly from a
 // parallel loop instead (BLAS stays single-threaded inside it), with the masks and the softmax
 // as one op over all heads between them: the same products, the same numbers.
-// Row stride of a [B, H, T, D] operand as BLAS takes it (a single row's stride can be anything).
-inline int64_t RowStride(const at::Tensor& t) { return t.size(2) == 1 ? t.size(3) : t.stride(2); }
-
 inline bool UsePerHeadAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const c10::optional<at::Tensor>& mask) {
   const auto rowsFit = [](const at::Tensor& t) {
@@ -66,9 +54,9 @@ inline at::Tensor PerHeadAttention(const at::Tensor& q, const at::Tensor& k, con
   at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / heads, h = i % heads;
-      RowMajorGemm(true, tq, tk, d, static_cast<float>(scale), qData + b * q.stride(0) + h * q.stride(1),
+      RowMajorGemm(false, true, tq, tk, d, static_cast<float>(scale), qData + b * q.stride(0) + h * q.stride(1),
                    static_cast<int>(RowStride(q)), kData + b * k.stride(0) + h * k.stride(1),
-                   static_cast<int>(RowStride(k)), sData + i * tq * tk, tk);
+                   static_cast<int>(RowStride(k)), 0.0f, sData + i * tq * tk, tk);
     }
   });
   if (isCausal) {
@@ -85,8 +73,8 @@ inline at::Tensor PerHeadAttention(const at::Tensor& q, const at::Tensor& k, con
   at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / heads, h = i % heads;
-      RowMajorGemm(false, tq, dv, tk, 1.0f, pData + i * tq * tk, tk, vData + b * v.stride(0) + h * v.stride(1),
-                   static_cast<int>(RowStride(v)), oData + (b * tq * heads + h) * dv, static_cast<int>(heads * dv));
+      RowMajorGemm(false, false, tq, dv, tk, 1.0f, pData + i * tq * tk, tk, vData + b * v.stride(0) + h * v.stride(1),
+                   static_cast<int>(RowStride(v)), 0.0f, oData + (b * tq * heads + h) * dv, static_cast<int>(heads * dv));
     }
   });
   return out.transpose(1, 2);
@@ -152,6 +140,12 @@ inline at::Tensor FusedAttention(const at::Tensor& q, const at::Tensor& k, const
 }
 #endif
 
+// y = x Wᵀ + b: float32 on oneDNN where this build calls it (onednn_linear.h), else libtorch's.
+inline at::Tensor Linear(const at::Tensor& x, const at::Tensor& weight, const c10::optional<at::Tensor>& bias) {
+  if (onednn::UseFloatLinear(x, weight, bias)) return onednn::FloatLinear(x, weight, bias);
+  return at::linear(x, weight, bias);
+}
+
 // x·σ(1.702x) in place (OpenAI CLIP's quick_gelu): one vectorised pass where
 // silu(1.702x)/1.702 made three (ViT-B/32 at batch 16: 1.4 → 0.5 ms a layer). Not on a
 // tensor autograd tracks: the kernel writes the data directly, which autograd would not see
@@ -170,10 +164,9 @@ inline void QuickGeluInPlace(at::Tensor self) {
   self.mul_(1 / 1.702);
 }
 
-// at::silu_ and at::gelu_ are function-only ops taking a mutable reference; the binding holds
-// tensors as const references to shared handles, so they update the tensor through a copy of it.
+// at::silu_ is a function-only op taking a mutable reference; the binding holds tensors as const
+// references to shared handles, so it updates the tensor through a copy of it (GeluInPlace too, gelu.h).
 inline void SiluInPlace(at::Tensor self) { at::silu_(self); }
-inline void GeluInPlace(at::Tensor self, const std::string& approximate) { at::gelu_(self, approximate); }
 
 // Attention as torch.nn.functional.scaled_dot_product_attention defines it. libtorch >= 2.1 has
 // the fused kernel (flash / memory-efficient on CUDA); 1.13 gets the same maths composed.
@@ -185,6 +178,11 @@ inline at::Tensor ScaledDotProductAttention(const at::Tensor& q, const at::Tenso
   return at::scaled_dot_product_attention(q, k, v, mask, dropoutP, isCausal, scale);
 #else
   const double s = scale.has_value() ? *scale : 1.0 / std::sqrt(static_cast<double>(q.size(-1)));
+#if defined(KOCLIP_TRAINING_ATTENTION)
+  if (dropoutP == 0 && at::GradMode::is_enabled() && UseTrainingAttention(q, k, v, mask)) {
+    return TrainingAttention(q, k, v, mask, isCausal, s);
+  }
+#endif
 #if defined(KOCLIP_AVX512_KERNELS)
   if (dropoutP == 0 && UseFusedAttention(q, k, v, mask)) return FusedAttention(q, k, v, mask, isCausal, s);
 #endif

@@ -16,6 +16,7 @@
 #include "guard.h"
 #include "handles.h"
 #include "onednn_int8.h"
+#include "training_attention.h"
 
 #ifdef KOCLIP_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -261,7 +262,12 @@ static Napi::Value BuildInfo(const Napi::CallbackInfo& info) {
 #else
   out.Set("avx512Kernels", false);
 #endif
-  out.Set("onednnInt8", onednn::Available());
+  out.Set("onednnMatmul", onednn::Available());
+#if defined(KOCLIP_TRAINING_ATTENTION)
+  out.Set("trainingAttention", avx512::Available());
+#else
+  out.Set("trainingAttention", false);
+#endif
 #ifdef KOCLIP_CUDA
   out.Set("cuda", true);
 #else

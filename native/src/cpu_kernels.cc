@@ -236,6 +236,73 @@ KOCLIP_AVX512 void AttendHead(const float* q, int64_t qRow, const float* k, int6
   }
 }
 
+KOCLIP_AVX512 void SoftmaxRows(float* s, int tq, int tk, const HeadMask& mask, bool causal) {
+  const __m512i keyOffsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                                _mm512_set1_epi32(static_cast<int>(mask.keyStride)));
+  for (int i = 0; i < tq; i++) {
+    float* row = s + static_cast<int64_t>(i) * tk;
+    const float* additive = mask.additive != nullptr ? mask.additive + i * mask.rowStride : nullptr;
+    const bool* allowed = mask.allowed != nullptr ? mask.allowed + i * mask.rowStride : nullptr;
+    const int visible = causal ? std::min(tk, i + 1) : tk;
+    __m512 top = _mm512_set1_ps(kNegInf);
+    for (int j0 = 0; j0 < tk; j0 += 16) {
+      const int present = std::min(16, tk - j0);
+      const __mmask16 inRow = present == 16 ? 0xFFFF : static_cast<__mmask16>((1u << present) - 1);
+      const int keys = std::min(16, visible - j0);
+      __mmask16 live = keys >= 16 ? 0xFFFF : keys <= 0 ? 0 : static_cast<__mmask16>((1u << keys) - 1);
+      __m512 x = _mm512_maskz_loadu_ps(inRow, row + j0);
+      if (additive != nullptr) {
+        x = _mm512_add_ps(x, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, keyOffsets, additive + j0 * mask.keyStride, 4));
+      } else if (allowed != nullptr) {
+        for (int t = 0; t < keys; t++) {
+          if (!allowed[(j0 + t) * mask.keyStride]) live &= static_cast<__mmask16>(~(1u << t));
+        }
+      }
+      x = _mm512_mask_mov_ps(_mm512_set1_ps(kNegInf), live, x);
+      _mm512_mask_storeu_ps(row + j0, inRow, x);
+      top = _mm512_max_ps(top, x);
+    }
+    const float max = _mm512_reduce_max_ps(top);
+    if (max == kNegInf) {  // every key masked: 0/0
+      std::fill(row, row + tk, std::numeric_limits<float>::quiet_NaN());
+      continue;
+    }
+    const __m512 shift = _mm512_set1_ps(max);
+    __m512 total = _mm512_setzero_ps();
+    for (int j0 = 0; j0 < tk; j0 += 16) {
+      const int present = std::min(16, tk - j0);
+      const __mmask16 inRow = present == 16 ? 0xFFFF : static_cast<__mmask16>((1u << present) - 1);
+      const __m512 e = _mm512_maskz_mov_ps(inRow, Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(inRow, row + j0), shift)));
+      _mm512_mask_storeu_ps(row + j0, inRow, e);
+      total = _mm512_add_ps(total, e);
+    }
+    const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(total));
+    for (int j0 = 0; j0 < tk; j0 += 16) {
+      const int present = std::min(16, tk - j0);
+      const __mmask16 inRow = present == 16 ? 0xFFFF : static_cast<__mmask16>((1u << present) - 1);
+      _mm512_mask_storeu_ps(row + j0, inRow, _mm512_mul_ps(_mm512_maskz_loadu_ps(inRow, row + j0), inv));
+    }
+  }
+}
+
+KOCLIP_AVX512 void SoftmaxBackwardRows(const float* p, float* dp, int tq, int tk) {
+  for (int i = 0; i < tq; i++) {
+    const float* pRow = p + static_cast<int64_t>(i) * tk;
+    float* dRow = dp + static_cast<int64_t>(i) * tk;
+    __m512 dot = _mm512_setzero_ps();
+    for (int j0 = 0; j0 < tk; j0 += 16) {
+      const __mmask16 inRow = tk - j0 >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (tk - j0)) - 1);
+      dot = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(inRow, pRow + j0), _mm512_maskz_loadu_ps(inRow, dRow + j0), dot);
+    }
+    const __m512 centre = _mm512_set1_ps(_mm512_reduce_add_ps(dot));
+    for (int j0 = 0; j0 < tk; j0 += 16) {
+      const __mmask16 inRow = tk - j0 >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (tk - j0)) - 1);
+      const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(inRow, dRow + j0), centre);
+      _mm512_mask_storeu_ps(dRow + j0, inRow, _mm512_mul_ps(_mm512_maskz_loadu_ps(inRow, pRow + j0), d));
+    }
+  }
+}
+
 namespace {
 
 // v·σ(1.702 v) = v / (1 + e^(-1.702 v)); the exponent is capped at 88, where the quotient is ~0.
@@ -252,6 +319,59 @@ KOCLIP_AVX512 void QuickGeluInPlace(float* x, int64_t n) {
   if (i < n) {
     const __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
     _mm512_mask_storeu_ps(x + i, tail, QuickGelu(_mm512_maskz_loadu_ps(tail, x + i)));
+  }
+}
+
+namespace {
+
+// Φ(x) = (1 + erf(x/√2))/2 and, in `density`, e^(-x²/2) (φ(x)·√(2π)), for GELU and its backward.
+// erf(z) = 1 - t·(a1 + t·(a2 + … + t·a5))·e^(-z²), t = 1/(1 + p|z|), odd in z.
+KOCLIP_AVX512 inline __m512 NormalCdf(__m512 x, __m512* density) {
+  const __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752f));
+  const __m512 absZ = _mm512_abs_ps(z);
+  const __m512 t = _mm512_div_ps(_mm512_set1_ps(1.0f), _mm512_fmadd_ps(_mm512_set1_ps(0.3275911f), absZ, _mm512_set1_ps(1.0f)));
+  __m512 p = _mm512_fmadd_ps(_mm512_set1_ps(1.061405429f), t, _mm512_set1_ps(-1.453152027f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(1.421413741f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(-0.284496736f));
+  p = _mm512_fmadd_ps(p, t, _mm512_set1_ps(0.254829592f));
+  p = _mm512_mul_ps(p, t);
+  *density = Exp(_mm512_mul_ps(_mm512_mul_ps(z, z), _mm512_set1_ps(-1.0f)));
+  const __m512 erfAbs = _mm512_fnmadd_ps(p, *density, _mm512_set1_ps(1.0f));
+  // erf takes z's sign: flip the sign bit where z < 0.
+  const __m512 erf = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(erfAbs),
+      _mm512_and_si512(_mm512_castps_si512(z), _mm512_set1_epi32(static_cast<int>(0x80000000u)))));
+  return _mm512_mul_ps(_mm512_add_ps(erf, _mm512_set1_ps(1.0f)), _mm512_set1_ps(0.5f));
+}
+
+KOCLIP_AVX512 inline __m512 GeluLanes(__m512 x) {
+  __m512 density;
+  return _mm512_mul_ps(x, NormalCdf(x, &density));
+}
+
+KOCLIP_AVX512 inline __m512 GeluGradLanes(__m512 x, __m512 grad) {
+  __m512 density;
+  const __m512 cdf = NormalCdf(x, &density);
+  const __m512 slope = _mm512_fmadd_ps(_mm512_mul_ps(x, density), _mm512_set1_ps(0.39894228040143268f), cdf);  // 1/√(2π)
+  return _mm512_mul_ps(grad, slope);
+}
+
+}  // namespace
+
+KOCLIP_AVX512 void Gelu(const float* x, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, GeluLanes(_mm512_loadu_ps(x + i)));
+  if (i < n) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(out + i, tail, GeluLanes(_mm512_maskz_loadu_ps(tail, x + i)));
+  }
+}
+
+KOCLIP_AVX512 void GeluBackward(const float* x, const float* grad, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, GeluGradLanes(_mm512_loadu_ps(x + i), _mm512_loadu_ps(grad + i)));
+  if (i < n) {
+    const __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
+    _mm512_mask_storeu_ps(out + i, tail, GeluGradLanes(_mm512_maskz_loadu_ps(tail, x + i), _mm512_maskz_loadu_ps(tail, grad + i)));
   }
 }
 

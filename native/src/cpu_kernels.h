@@ -29,8 +29,24 @@ constexpr int kMaxKeys = 128;
 void AttendHead(const float* q, int64_t qRow, const float* k, int64_t kRow, const float* v, int64_t vRow, float* out,
                 int64_t outRow, int tq, int tk, int d, int dv, float scale, const HeadMask& mask, bool causal);
 
+// Softmax over each of tq rows of tk scores in place (row i at s + i·tk), the head's mask and
+// causality applied first as in AttendHead; a row whose every key is masked becomes NaN, as
+// libtorch's softmax makes it. The forward of training attention (training_attention.cc).
+void SoftmaxRows(float* s, int tq, int tk, const HeadMask& mask, bool causal);
+
+// Softmax's backward in place, row by row: dp ← p ⊙ (dp − Σ_j dp_j·p_j), for tq rows of tk.
+void SoftmaxBackwardRows(const float* p, float* dp, int tq, int tk);
+
 // x ← x·σ(1.702x), OpenAI CLIP's quick_gelu, in one pass over n contiguous floats.
 void QuickGeluInPlace(float* x, int64_t n);
+
+// GELU with erf (Hugging Face's "gelu"), x·Φ(x) = x·(1 + erf(x/√2))/2, over n contiguous floats,
+// from `x` into `out` (the same pointer for in place). erf as libtorch's vectorised one computes it
+// (Abramowitz and Stegun 7.1.26, absolute error < 1.5e-7).
+void Gelu(const float* x, float* out, int64_t n);
+
+// GELU's backward: out = grad·(Φ(x) + x·φ(x)), φ the standard normal density, over n floats.
+void GeluBackward(const float* x, const float* grad, float* out, int64_t n);
 
 // The smallest and largest of n contiguous floats (n >= 1), in one pass; NaNs are skipped.
 void MinMax(const float* x, int64_t n, float* lo, float* hi);

@@ -631,7 +631,7 @@ static Napi::Value Op_gelu(const Napi::CallbackInfo& info) {
   KOCLIP_GUARD_OP("gelu", {
     const at::Tensor& self = ArgTensor(info, 0);
     std::string approximate = ArgString(info, 1);
-    return Wrap(env, at::gelu(self, approximate));
+    return Wrap(env, koclip::Gelu(self, approximate));
   })
 }
 
@@ -1107,7 +1107,7 @@ static Napi::Value Op_linear(const Napi::CallbackInfo& info) {
     const at::Tensor& self = ArgTensor(info, 0);
     const at::Tensor& weight = ArgTensor(info, 1);
     c10::optional<at::Tensor> bias = ArgOptTensor(info, 2);
-    return Wrap(env, at::linear(self, weight, bias));
+    return Wrap(env, koclip::Linear(self, weight, bias));
   })
 }
 

@@ -88,8 +88,13 @@ export interface BuildInfo {
   openblasLibrary: string;
   /** Whether inference attention and quick_gelu run the addon's AVX-512 loops (KOCLIP_AVX512=0 turns them off). */
   avx512Kernels: boolean;
-  /** Whether int8 layers call oneDNN themselves (Debian's libtorch with libdnnl-dev) rather than libtorch's quantized::linear_dynamic. */
-  onednnInt8: boolean;
+  /**
+   * Whether float32 and int8 Linear layers call oneDNN's matmul themselves (Debian's libtorch with
+   * libdnnl-dev) rather than libtorch's OpenBLAS route and quantized::linear_dynamic.
+   */
+  onednnMatmul: boolean;
+  /** Whether attention with autograd runs the addon's per-head route (Debian's libtorch 1.13 with OpenBLAS, AVX-512). */
+  trainingAttention: boolean;
   cuda: boolean;
 }
 

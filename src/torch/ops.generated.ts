@@ -278,7 +278,7 @@ export function relu(self: Tensor): Tensor {
   return Tensor.adopt(native.relu(self.handle));
 }
 
-/** ATen `gelu`. */
+/** `gelu`: the addon's `Gelu` (native/src/composite.h). */
 export function gelu(self: Tensor, approximate: string = "none"): Tensor {
   return Tensor.adopt(native.gelu(self.handle, approximate));
 }
@@ -476,7 +476,7 @@ export function bmm(self: Tensor, other: Tensor): Tensor {
   return Tensor.adopt(native.bmm(self.handle, other.handle));
 }
 
-/** ATen `linear`. */
+/** `linear`: the addon's `Linear` (native/src/composite.h). */
 export function linear(self: Tensor, weight: Tensor, bias: Tensor | null = null): Tensor {
   return Tensor.adopt(native.linear(self.handle, weight.handle, bias == null ? null : bias.handle));
 }

@@ -136,3 +136,51 @@ test("attention without autograd: heads sliced from one fused projection give th
     }
   });
 });
+
+// With autograd, Debian's libtorch 1.13 takes the addon's training route (training_attention.cc:
+// each head's products to BLAS from a parallel loop, the softmax and its backward in AVX-512
+// passes). Its output and its gradients in q, k and v must be those of attention composed from
+// libtorch's own differentiable ops, on shapes that fill no vector or 16-key block, every mask
+// kind, and heads sliced from one fused projection (rows 3·H·D floats apart).
+test("attention with autograd: output and q/k/v gradients match attention composed from libtorch ops", () => {
+  const hasAvx512 = readFileSync("/proc/cpuinfo", "utf8").includes(" avx512f");
+  const debian = T.buildInfo().torchVersion.startsWith("1.");
+  assert.equal(T.buildInfo().trainingAttention, hasAvx512 && debian && process.env.KOCLIP_AVX512 !== "0", "the training route is on exactly where its kernels can run");
+  const composed = (q: T.Tensor, k: T.Tensor, v: T.Tensor, mask: T.Tensor | null, causal: boolean) => {
+    let scores = q.matmul(k.transpose(-2, -1)).mul(1 / Math.sqrt(q.size(-1)));
+    if (mask?.dtype === "bool") scores = scores.maskedFill(mask.logicalNot(), -Infinity);
+    else if (mask) scores = scores.add(mask);
+    if (causal) scores = scores.maskedFill(T.ones([q.size(2), k.size(2)], "bool").triu(1), -Infinity);
+    return scores.softmax(-1).matmul(v);
+  };
+  T.tidy(() => {
+    for (const [batch, heads, tq, tk, d, dv] of [[2, 3, 65, 65, 64, 64], [2, 1, 7, 19, 5, 3], [1, 2, 17, 33, 24, 40], [3, 2, 1, 1, 8, 8]] as const) {
+      // q, k and v as column slices of one [B, T, ·] projection, as the models make them.
+      const qProj = T.randn([batch, tq, heads * d + 7], { seed: 31 }), kvProj = T.randn([batch, tk, heads * (d + dv)], { seed: 32 });
+      for (const leaf of [qProj, kvProj]) leaf.requiresGrad = true;
+      const q = qProj.narrow(-1, 0, heads * d).view([batch, tq, heads, d]).transpose(1, 2);
+      const k = kvProj.narrow(-1, 0, heads * d).view([batch, tk, heads, d]).transpose(1, 2);
+      const v = kvProj.narrow(-1, heads * d, heads * dv).view([batch, tk, heads, dv]).transpose(1, 2);
+      const allowed = T.rand([batch, 1, 1, tk], { seed: 33 }).gt(0.3).logicalOr(T.arange(0, tk).eq(0).view([1, 1, 1, tk])); // key 0 always allowed
+      const additive = T.randn([batch, 1, tq, tk], { seed: 34 });
+      const gradOut = T.randn([batch, heads, tq, dv], { seed: 35 });
+      for (const [name, mask, causal] of [["no mask", null, false], ["boolean key mask", allowed, false], ["additive mask", additive, false], ["causal", null, tq === tk]] as const) {
+        const run = (attend: () => T.Tensor) => {
+          const out = attend();
+          out.mul(gradOut).sum().backward();
+          const grads = [qProj.grad!, kvProj.grad!];
+          qProj.clearGrad();
+          kvProj.clearGrad();
+          return { out: out.detach(), grads };
+        };
+        const ours = run(() => T.scaledDotProductAttention(q, k, v, mask, 0, causal));
+        const reference = run(() => composed(q, k, v, mask, causal));
+        const label = `[${batch}, ${heads}, ${tq}, ${tk}, ${d}, ${dv}] ${name}`;
+        assert.ok(maxDiff(ours.out.toArray(), reference.out.toArray()) < 1e-5, `${label}: output`);
+        for (const [i, which] of ["q", "k and v"].entries()) {
+          assert.ok(maxDiff(ours.grads[i]!.toArray(), reference.grads[i]!.toArray()) < 1e-4, `${label}: gradient of ${which}`);
+        }
+      }
+    }
+  });
+});

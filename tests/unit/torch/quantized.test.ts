@@ -31,7 +31,7 @@ test("Int8Linear gives float32 x·Wᵀ + b within 2% on [B, T, in] inputs, with 
 // uint8, from the min/max), weights and bias. Shapes cover row counts and widths that do not
 // fill a 16-float vector, 3-D inputs and a [50, 3072] input with a skewed range. New input ranges
 // at every call are what the direct call exists for, so each shape runs on three of them.
-test("Int8Linear through the addon's own oneDNN call agrees with libtorch's linear_dynamic", { skip: !T.buildInfo().onednnInt8 && "int8 goes through libtorch in this build" }, () => {
+test("Int8Linear through the addon's own oneDNN call agrees with libtorch's linear_dynamic", { skip: !T.buildInfo().onednnMatmul && "int8 goes through libtorch in this build" }, () => {
   T.tidy(() => {
     for (const [rows, inF, outF, bias] of [[7, 16, 5, true], [3, 37, 11, false], [2 * 50, 768, 96, true], [50, 3072, 64, false]] as const) {
       const w = T.randn([outF, inF], { seed: 21 }).mul(0.05), b = bias ? T.randn([outF], { seed: 22 }) : null;
@@ -66,7 +66,7 @@ test("Int8Linear through the addon's own oneDNN call agrees with libtorch's line
 
 // Without AVX-512 (or with KOCLIP_AVX512=0) the direct call quantises through a oneDNN reorder
 // instead of the addon's kernels: the test above, in a process where they are off.
-test("Int8Linear's direct oneDNN call without the AVX-512 kernels", { skip: (!T.buildInfo().onednnInt8 || process.env.KOCLIP_AVX512 === "0") && "not applicable" }, () => {
+test("Int8Linear's direct oneDNN call without the AVX-512 kernels", { skip: (!T.buildInfo().onednnMatmul || process.env.KOCLIP_AVX512 === "0") && "not applicable" }, () => {
   const self = new URL(import.meta.url).pathname;
   assert.ok(existsSync(self));
   const { NODE_TEST_CONTEXT: _, ...env } = process.env; // a plain run of the file, not a child of this runner
