@@ -2,6 +2,7 @@
  * `npm run bench [-- SECTION ...] [--quick] [--vectors N]`: our numbers next to the peers users
  * would pick, measured in the same run, with the ratio and the issue's goal per row. Not part of
  * the tests. Sections (default: all, in this order):
+ *   peak    the vector units' arithmetic ceiling: float32 FMA, int8 VNNI, bfloat16 dot products
  *   engine  matmul / linear / per-op overhead vs Debian's python3-torch
  *   models  ViT-B/32 and RoBERTa-large towers vs onnxruntime at the same precision (fp32, int8), bf16 and int8 vs its fp32
  *   index   `koclip index` on a folder of JPEGs vs the bare image encoder; reduced decode vs exact
@@ -20,6 +21,7 @@ import { log, type BenchOptions } from "./timing.js";
 type Run = (opts: BenchOptions & { vectors: number }) => Promise<BenchRow[]>;
 // Loaded on demand: a section's dependencies (onnxruntime, sharp, usearch) load only when it runs.
 const SECTIONS = {
+  peak: async (): Promise<Run> => (await import("./peak.js")).benchPeak,
   engine: async (): Promise<Run> => (await import("./engine.js")).benchEngine,
   models: async (): Promise<Run> => (await import("./models.js")).benchModels,
   index: async (): Promise<Run> => (await import("./index_pipeline.js")).benchIndex,
@@ -61,7 +63,7 @@ console.log(`# koclip benchmarks — ${new Date().toISOString().slice(0, 10)}${q
 console.log(
   `machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? "?"}); libtorch ${info.torchVersion}, BLAS_INFO=${blas} ` +
     `(Debian: OpenBLAS via libblas.so.3${info.openblasCore ? `, ${info.openblasLibrary}, ${info.openblasCore} kernels, OPENBLAS_CORETYPE ${process.env.OPENBLAS_CORETYPE ?? "unset"}` : ""})${onednn ? `, oneDNN ${onednn}` : ""}, ATen CPU kernels ${capability} (addon's AVX-512 kernels ${info.avx512Kernels ? "on" : "off"}), ` +
-    `int8 GEMMs ${info.onednnMatmul ? "oneDNN called by the addon" : `libtorch's quantized::linear_dynamic (${T.quantizedEngine()})`}, ` +
+    `${info.onednnMatmul ? "fp32 and int8 Linear on oneDNN called by the addon" : `fp32 Linear on libtorch's BLAS, int8 on libtorch's quantized::linear_dynamic (${T.quantizedEngine()})`}, ` +
     `${T.numThreads()} intra-op threads (OMP_WAIT_POLICY ${process.env.OMP_WAIT_POLICY ?? "unset"}), allocator ${info.allocator}, CUDA ${T.cudaAvailable() ? "yes" : "no"}`,
 );
 const rows: BenchRow[] = [];

@@ -31,7 +31,8 @@ import type { Tokenizer } from "../src/tokenizers/index.js";
 import * as T from "../src/torch/index.js";
 import { REPO_ROOT } from "../tests/helpers/fixtures.js";
 import { BatchStream, benchTokenizer, imageBatch, KOREAN_CAPTIONS, koreanEmojiTexts, pixelStream } from "./inputs.js";
-import { KOCLIP_BASE_CONFIG } from "./koclip_base.js";
+import { KOCLIP_BASE_CONFIG, towerFlops } from "./koclip_base.js";
+import { measurePeak } from "./peak.js";
 import type { BenchRow } from "./table.js";
 import { log, median, secondsPerCall, type BenchOptions } from "./timing.js";
 
@@ -198,6 +199,22 @@ export async function benchModels(opts: BenchOptions): Promise<BenchRow[]> {
   const out: BenchRow[] = [];
   for (const p of Object.keys(PEER_FILES) as PeerPrecision[]) {
     out.push(throughput("image", p, p, SAME_PRECISION_GOAL), throughput("text", p, p, SAME_PRECISION_GOAL));
+  }
+  // Both sides' speed as a share of the vector units' ceiling (peak.ts): fp32 towers in FMA
+  // work, int8 towers in their GEMMs' VNNI work (their attention and the rest are extra).
+  const peak = measurePeak(opts);
+  for (const p of Object.keys(PEER_FILES) as PeerPrecision[]) {
+    const ceiling = p === "fp32" ? peak?.fp32?.[1] : peak?.int8?.[1];
+    if (!ceiling) continue;
+    for (const tower of ["image", "text"] as const) {
+      const flops = towerFlops(tower, TEXT_LENGTH);
+      const work = p === "fp32" ? flops.total : flops.gemm;
+      const share = (perSec: number | null) => (perSec === null ? null : (100 * perSec * work) / 1e9 / ceiling);
+      out.push({
+        name: `${tower === "image" ? imageName(p) : textName(p)}: ${p === "fp32" ? "arithmetic" : "int8 GEMM work"} (${(work / 1e9).toFixed(2)} G${p === "fp32" ? "FLOP" : "OP"} ${tower === "image" ? "an image" : "a text"}) as a share of the ${p === "fp32" ? "FMA" : "VNNI"} peak`,
+        unit: "% of peak", ours: share(perSecond(`${tower} ${p}`)), peer: share(perSecond(`${tower} peer ${p}`)), peerName: peerName(p), higherIsBetter: true,
+      });
+    }
   }
   const fp32 = embeds.get("fp32")!;
   for (const precision of FAST_PRECISIONS) {
