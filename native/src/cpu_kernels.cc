@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <limits>
 #include <string>
@@ -372,6 +373,50 @@ KOCLIP_AVX512 void GeluBackward(const float* x, const float* grad, float* out, i
   if (i < n) {
     const __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
     _mm512_mask_storeu_ps(out + i, tail, GeluGradLanes(_mm512_maskz_loadu_ps(tail, x + i), _mm512_maskz_loadu_ps(tail, grad + i)));
+  }
+}
+
+namespace {
+
+// bfloat16 ↔ float32: a bfloat16 is a float32's top 16 bits.
+// (16-bit masked loads need AVX-512BW; a partial vector goes through a zeroed buffer instead.)
+KOCLIP_AVX512 inline __m512 LoadBf16(const uint16_t* p, __mmask16 live) {
+  __m256i half;
+  if (live == 0xffff) {
+    half = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  } else {
+    alignas(32) uint16_t part[16] = {};
+    std::copy(p, p + __builtin_popcount(live), part);
+    half = _mm256_load_si256(reinterpret_cast<const __m256i*>(part));
+  }
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16));
+}
+
+// Rounds to the nearest bfloat16, ties to even; NaNs stay NaNs (quiet), as c10::BFloat16 rounds.
+KOCLIP_AVX512 inline void StoreBf16(uint16_t* p, __mmask16 live, __m512 v) {
+  const __m512i bits = _mm512_castps_si512(v);
+  const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(bits, 16), _mm512_set1_epi32(1));
+  __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(bits, _mm512_add_epi32(lsb, _mm512_set1_epi32(0x7fff))), 16);
+  const __mmask16 nan = _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q);
+  rounded = _mm512_mask_mov_epi32(rounded, nan, _mm512_set1_epi32(0x7fc0));
+  _mm512_mask_cvtepi32_storeu_epi16(p, live, rounded);
+}
+
+inline __mmask16 Live(int64_t left) { return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1); }
+
+}  // namespace
+
+KOCLIP_AVX512 void GeluBf16(const uint16_t* x, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 live = Live(n - i);
+    StoreBf16(out + i, live, GeluLanes(LoadBf16(x + i, live)));
+  }
+}
+
+KOCLIP_AVX512 void GeluBackwardBf16(const uint16_t* x, const uint16_t* grad, uint16_t* out, int64_t n) {
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 live = Live(n - i);
+    StoreBf16(out + i, live, GeluGradLanes(LoadBf16(x + i, live), LoadBf16(grad + i, live)));
   }
 }
 

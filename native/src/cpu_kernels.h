@@ -48,6 +48,11 @@ void Gelu(const float* x, float* out, int64_t n);
 // GELU's backward: out = grad·(Φ(x) + x·φ(x)), φ the standard normal density, over n floats.
 void GeluBackward(const float* x, const float* grad, float* out, int64_t n);
 
+// The same on bfloat16 tensors (bits as uint16_t): computed in float32, rounded to nearest even,
+// as libtorch's bfloat16 gelu and gelu_backward do.
+void GeluBf16(const uint16_t* x, uint16_t* out, int64_t n);
+void GeluBackwardBf16(const uint16_t* x, const uint16_t* grad, uint16_t* out, int64_t n);
+
 // The smallest and largest of n contiguous floats (n >= 1), in one pass; NaNs are skipped.
 void MinMax(const float* x, int64_t n, float* lo, float* hi);
 

@@ -6,7 +6,7 @@
 
 namespace koclip {
 
-// GELU as at::gelu defines it; "none" (erf) on CPU float32 contiguous tensors runs the addon's
+// GELU as at::gelu defines it; "none" (erf) on CPU float32 or bfloat16 contiguous tensors runs the addon's
 // loops where the CPU has AVX-512, differentiable when autograd tracks `self` (not twice).
 at::Tensor Gelu(const at::Tensor& self, const std::string& approximate);
 

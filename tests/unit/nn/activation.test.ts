@@ -118,3 +118,28 @@ test("gelu forward and backward on a long tensor match the formula, in every lan
     });
   });
 });
+
+// Under bf16 autocast the MLP's hidden state is bfloat16: the same kernels read and write it,
+// computing each lane in float32 and rounding to the nearest bfloat16 (ties to even), as
+// libtorch's bfloat16 gelu does. Within one bfloat16 step (2^-8 relative) of the formula at the
+// rounded input, or 1e-6 absolute (far in the left tail, where 1 + erf rounds to 0 in float32).
+test("gelu forward and backward on bfloat16 tensors round the float32 result to bfloat16", () => {
+  T.tidy(() => {
+    const n = 16 * 5 + 3;
+    const x = T.tensor(Array.from({ length: n }, (_, i) => -6 + (12 * i) / (n - 1))).toDtype("bfloat16").requireGrad();
+    const gradOut = T.tensor(Array.from({ length: n }, (_, i) => 0.5 + Math.sin(i))).toDtype("bfloat16");
+    const y = x.gelu("none");
+    assert.equal(y.dtype, "bfloat16");
+    y.mul(gradOut).sum().backward();
+    const inPlace = T.noGrad(() => x.detach().clone().gelu_("none")).toDtype("float32").toArray();
+    const [xs, got, grad, g] = [x.detach().toDtype("float32").toArray(), y.detach().toDtype("float32").toArray(), x.grad!.toDtype("float32").toArray(), gradOut.toDtype("float32").toArray()];
+    xs.forEach((v, i) => {
+      const want = FORMULAS.gelu(v);
+      const step = (w: number) => Math.abs(w) * 2 ** -8 + 1e-6;
+      assert.ok(Math.abs(got[i]! - want) <= step(want), `bf16 gelu(${v}) = ${got[i]}, expected ${want}`);
+      assert.equal(inPlace[i], got[i], `bf16 gelu_(${v})`);
+      const slope = 0.5 * (1 + erf(v / Math.SQRT2)) + (v * Math.exp(-v * v / 2)) / Math.sqrt(2 * Math.PI);
+      assert.ok(Math.abs(grad[i]! - g[i]! * slope) <= step(g[i]! * slope), `bf16 gelu'(${v})·${g[i]} = ${grad[i]}, expected ${g[i]! * slope}`);
+    });
+  });
+});
