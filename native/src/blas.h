@@ -5,6 +5,8 @@
 #include <ATen/ATen.h>
 #include <torch/version.h>
 
+#include <climits>
+
 #if defined(KOCLIP_OPENMP_BLAS) && !(TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1))
 #define KOCLIP_HEAD_GEMMS 1
 
@@ -25,6 +27,13 @@ inline void RowMajorGemm(bool transA, bool transB, int m, int n, int k, float al
 
 // Row stride of a [B, H, T, D] operand as BLAS takes it (a single row's stride can be anything).
 inline int64_t RowStride(const at::Tensor& t) { return t.size(2) == 1 ? t.size(3) : t.stride(2); }
+
+// Whether a [B, H, T, D] operand's heads can go to RowMajorGemm as they lie: not empty, unit
+// column stride, rows at least a row apart, sizes and row stride within BLAS's int.
+inline bool FitsHeadGemms(const at::Tensor& t) {
+  return t.numel() > 0 && t.stride(3) == 1 && RowStride(t) >= t.size(3) && RowStride(t) <= INT32_MAX &&
+         t.size(2) <= INT32_MAX && t.size(3) <= INT32_MAX;
+}
 
 }  // namespace koclip
 

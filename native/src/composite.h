@@ -13,6 +13,7 @@
 #include "blas.h"
 #include "cpu_kernels.h"
 #include "gelu.h"
+#include "head_mask.h"
 #include "onednn_linear.h"
 #include "training_attention.h"
 
@@ -26,16 +27,12 @@ namespace koclip {
 // as one op over all heads between them: the same products, the same numbers.
 inline bool UsePerHeadAttention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                                 const c10::optional<at::Tensor>& mask) {
-  const auto rowsFit = [](const at::Tensor& t) {
-    return t.numel() > 0 && t.stride(3) == 1 && RowStride(t) >= t.size(3) && RowStride(t) <= INT32_MAX &&
-           t.size(2) <= INT32_MAX && t.size(3) <= INT32_MAX;
-  };
   const bool maskNeedsGrad = mask.has_value() && mask->defined() && mask->requires_grad();
   return q.dim() == 4 && k.dim() == 4 && v.dim() == 4 && q.device().is_cpu() && q.scalar_type() == at::kFloat &&
          k.scalar_type() == at::kFloat && v.scalar_type() == at::kFloat &&
          !q.requires_grad() && !k.requires_grad() && !v.requires_grad() && !maskNeedsGrad &&
          q.size(0) == k.size(0) && q.size(0) == v.size(0) && q.size(1) == k.size(1) && q.size(1) == v.size(1) &&
-         q.size(3) == k.size(3) && k.size(2) == v.size(2) && rowsFit(q) && rowsFit(k) && rowsFit(v) &&
+         q.size(3) == k.size(3) && k.size(2) == v.size(2) && FitsHeadGemms(q) && FitsHeadGemms(k) && FitsHeadGemms(v) &&
          q.size(1) * v.size(3) <= INT32_MAX;
 }
 
@@ -122,18 +119,10 @@ inline at::Tensor FusedAttention(const at::Tensor& q, const at::Tensor& k, const
   at::parallel_for(0, batch * heads, 1, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i) {
       const int64_t b = i / heads, h = i % heads;
-      avx512::HeadMask headMask;
-      if (fullMask.defined()) {
-        const int64_t offset = b * fullMask.stride(0) + h * fullMask.stride(1);
-        if (fullMask.scalar_type() == at::kBool) headMask.allowed = fullMask.data_ptr<bool>() + offset;
-        else headMask.additive = fullMask.data_ptr<float>() + offset;
-        headMask.rowStride = fullMask.stride(2);
-        headMask.keyStride = fullMask.stride(3);
-      }
       avx512::AttendHead(qData + b * q.stride(0) + h * q.stride(1), q.stride(2), kData + b * k.stride(0) + h * k.stride(1),
                          k.stride(2), vData + b * v.stride(0) + h * v.stride(1), v.stride(2),
-                         oData + (b * tq * heads + h) * dv, heads * dv, tq, tk, d, dv, static_cast<float>(scale), headMask,
-                         isCausal);
+                         oData + (b * tq * heads + h) * dv, heads * dv, tq, tk, d, dv, static_cast<float>(scale),
+                         HeadMaskAt(fullMask, b, h), isCausal);
     }
   });
   return out.transpose(1, 2);

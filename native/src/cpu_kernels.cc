@@ -30,6 +30,9 @@ namespace {
 
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
 
+// The lanes of a 16-float vector that hold data when `left` elements remain (all 16 when >= 16).
+inline __mmask16 Live(int64_t left) { return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1); }
+
 // e^x, and exactly 0 for x <= -103 (so for -inf, a masked score): x = n·ln2 + r with |r| <= ln2/2,
 // e^r from its Taylor polynomial to r^7 (relative error < 2e-8 before rounding), times 2^n.
 // Callers keep x <= 88 (e^88 is finite). NaN gives 0 here; the caller's own arithmetic keeps it.
@@ -247,10 +250,9 @@ KOCLIP_AVX512 void SoftmaxRows(float* s, int tq, int tk, const HeadMask& mask, b
     const int visible = causal ? std::min(tk, i + 1) : tk;
     __m512 top = _mm512_set1_ps(kNegInf);
     for (int j0 = 0; j0 < tk; j0 += 16) {
-      const int present = std::min(16, tk - j0);
-      const __mmask16 inRow = present == 16 ? 0xFFFF : static_cast<__mmask16>((1u << present) - 1);
+      const __mmask16 inRow = Live(tk - j0);
       const int keys = std::min(16, visible - j0);
-      __mmask16 live = keys >= 16 ? 0xFFFF : keys <= 0 ? 0 : static_cast<__mmask16>((1u << keys) - 1);
+      __mmask16 live = keys <= 0 ? 0 : Live(keys);
       __m512 x = _mm512_maskz_loadu_ps(inRow, row + j0);
       if (additive != nullptr) {
         x = _mm512_add_ps(x, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, keyOffsets, additive + j0 * mask.keyStride, 4));
@@ -271,16 +273,14 @@ KOCLIP_AVX512 void SoftmaxRows(float* s, int tq, int tk, const HeadMask& mask, b
     const __m512 shift = _mm512_set1_ps(max);
     __m512 total = _mm512_setzero_ps();
     for (int j0 = 0; j0 < tk; j0 += 16) {
-      const int present = std::min(16, tk - j0);
-      const __mmask16 inRow = present == 16 ? 0xFFFF : static_cast<__mmask16>((1u << present) - 1);
+      const __mmask16 inRow = Live(tk - j0);
       const __m512 e = _mm512_maskz_mov_ps(inRow, Exp(_mm512_sub_ps(_mm512_maskz_loadu_ps(inRow, row + j0), shift)));
       _mm512_mask_storeu_ps(row + j0, inRow, e);
       total = _mm512_add_ps(total, e);
     }
     const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(total));
     for (int j0 = 0; j0 < tk; j0 += 16) {
-      const int present = std::min(16, tk - j0);
-      const __mmask16 inRow = present == 16 ? 0xFFFF : static_cast<__mmask16>((1u << present) - 1);
+      const __mmask16 inRow = Live(tk - j0);
       _mm512_mask_storeu_ps(row + j0, inRow, _mm512_mul_ps(_mm512_maskz_loadu_ps(inRow, row + j0), inv));
     }
   }
@@ -292,12 +292,12 @@ KOCLIP_AVX512 void SoftmaxBackwardRows(const float* p, float* dp, int tq, int tk
     float* dRow = dp + static_cast<int64_t>(i) * tk;
     __m512 dot = _mm512_setzero_ps();
     for (int j0 = 0; j0 < tk; j0 += 16) {
-      const __mmask16 inRow = tk - j0 >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (tk - j0)) - 1);
+      const __mmask16 inRow = Live(tk - j0);
       dot = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(inRow, pRow + j0), _mm512_maskz_loadu_ps(inRow, dRow + j0), dot);
     }
     const __m512 centre = _mm512_set1_ps(_mm512_reduce_add_ps(dot));
     for (int j0 = 0; j0 < tk; j0 += 16) {
-      const __mmask16 inRow = tk - j0 >= 16 ? 0xFFFF : static_cast<__mmask16>((1u << (tk - j0)) - 1);
+      const __mmask16 inRow = Live(tk - j0);
       const __m512 d = _mm512_sub_ps(_mm512_maskz_loadu_ps(inRow, dRow + j0), centre);
       _mm512_mask_storeu_ps(dRow + j0, inRow, _mm512_mul_ps(_mm512_maskz_loadu_ps(inRow, pRow + j0), d));
     }
@@ -359,20 +359,16 @@ KOCLIP_AVX512 inline __m512 GeluGradLanes(__m512 x, __m512 grad) {
 }  // namespace
 
 KOCLIP_AVX512 void Gelu(const float* x, float* out, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, GeluLanes(_mm512_loadu_ps(x + i)));
-  if (i < n) {
-    const __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(out + i, tail, GeluLanes(_mm512_maskz_loadu_ps(tail, x + i)));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 live = Live(n - i);
+    _mm512_mask_storeu_ps(out + i, live, GeluLanes(_mm512_maskz_loadu_ps(live, x + i)));
   }
 }
 
 KOCLIP_AVX512 void GeluBackward(const float* x, const float* grad, float* out, int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) _mm512_storeu_ps(out + i, GeluGradLanes(_mm512_loadu_ps(x + i), _mm512_loadu_ps(grad + i)));
-  if (i < n) {
-    const __mmask16 tail = static_cast<__mmask16>((1u << (n - i)) - 1);
-    _mm512_mask_storeu_ps(out + i, tail, GeluGradLanes(_mm512_maskz_loadu_ps(tail, x + i), _mm512_maskz_loadu_ps(tail, grad + i)));
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 live = Live(n - i);
+    _mm512_mask_storeu_ps(out + i, live, GeluGradLanes(_mm512_maskz_loadu_ps(live, x + i), _mm512_maskz_loadu_ps(live, grad + i)));
   }
 }
 
@@ -402,7 +398,6 @@ KOCLIP_AVX512 inline void StoreBf16(uint16_t* p, __mmask16 live, __m512 v) {
   _mm512_mask_cvtepi32_storeu_epi16(p, live, rounded);
 }
 
-inline __mmask16 Live(int64_t left) { return left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1); }
 
 }  // namespace
 

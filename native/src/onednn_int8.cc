@@ -6,7 +6,6 @@
 
 #if KOCLIP_ONEDNN
 #include <ATen/Parallel.h>
-#include <oneapi/dnnl/dnnl.hpp>
 
 #include <cmath>
 #include <cstdint>
@@ -15,6 +14,7 @@
 #include <vector>
 
 #include "cpu_kernels.h"
+#include "onednn_engine.h"
 #endif
 
 namespace koclip::onednn {
@@ -25,11 +25,6 @@ namespace {
 
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
-
-dnnl::engine& CpuEngine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // The activation quantisation PyTorch's linear_dynamic uses (ChooseQuantizationParams, uint8,
 // no reduce_range): the range widened to include 0, scale = range / 255 kept as a float, zero

@@ -4,14 +4,16 @@
 #if KOCLIP_ONEDNN
 #include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
-#include <oneapi/dnnl/dnnl.hpp>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <array>
 #include <cstdlib>
-#include <string>
 #include <map>
 #include <mutex>
+#include <string>
+#include <unordered_map>
+
+#include "onednn_engine.h"
 #endif
 
 namespace koclip::onednn {
@@ -23,11 +25,6 @@ namespace {
 using dt = dnnl::memory::data_type;
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
-
-dnnl::engine& CpuEngine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // A product C[m×n] = A[m×k]·B[k×n] (+ bias[n]), each operand with its own row and column strides,
 // so that transposed operands (Wᵀ, dYᵀ) are read in place.

@@ -18,6 +18,8 @@
 #include <climits>
 #include <vector>
 
+#include "head_mask.h"
+
 namespace koclip {
 namespace {
 
@@ -25,8 +27,7 @@ using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
 bool RowsFit(const at::Tensor& t) {
-  return t.dim() == 4 && t.device().is_cpu() && t.scalar_type() == at::kFloat && t.numel() > 0 && t.stride(3) == 1 &&
-         RowStride(t) >= t.size(3) && RowStride(t) <= INT32_MAX && t.size(2) <= INT32_MAX && t.size(3) <= INT32_MAX;
+  return t.dim() == 4 && t.device().is_cpu() && t.scalar_type() == at::kFloat && FitsHeadGemms(t);
 }
 
 // Pointer to head (b, h) of a [B, H, T, D] operand.
@@ -56,15 +57,7 @@ struct AttentionFunction : public torch::autograd::Function<AttentionFunction> {
         float* p = probs.data_ptr<float>() + i * tq * tk;
         RowMajorGemm(false, true, tq, tk, d, static_cast<float>(scale), Head<float>(q, b, h), static_cast<int>(RowStride(q)),
                      Head<float>(k, b, h), static_cast<int>(RowStride(k)), 0.0f, p, tk);
-        avx512::HeadMask headMask;
-        if (fullMask.defined()) {
-          const int64_t offset = b * fullMask.stride(0) + h * fullMask.stride(1);
-          if (fullMask.scalar_type() == at::kBool) headMask.allowed = fullMask.data_ptr<bool>() + offset;
-          else headMask.additive = fullMask.data_ptr<float>() + offset;
-          headMask.rowStride = fullMask.stride(2);
-          headMask.keyStride = fullMask.stride(3);
-        }
-        avx512::SoftmaxRows(p, tq, tk, headMask, isCausal);
+        avx512::SoftmaxRows(p, tq, tk, HeadMaskAt(fullMask, b, h), isCausal);
         RowMajorGemm(false, false, tq, dv, tk, 1.0f, p, tk, Head<float>(v, b, h), static_cast<int>(RowStride(v)), 0.0f,
                      Head<float>(out, b, h), static_cast<int>(RowStride(out)));
       }
