@@ -55,7 +55,7 @@ export async function benchPeak(opts: BenchOptions): Promise<BenchRow[]> {
     const value = peak?.[kind] ?? null;
     return {
       name: `arithmetic peak, ${what}, ${threads} threads (1 thread: ${value ? value[0].toFixed(0) : "n/a"})`, unit,
-      ours: value ? value[1] : null, note: peak ? "not on this CPU" : "not measured (no C compiler)", peer: null, peerName: "—", higherIsBetter: true,
+      ours: value ? value[1] : null, note: peak ? "not on this CPU" : "not measured (bench/peak/peak.c could not be built or run)", peer: null, peerName: "—", higherIsBetter: true,
     };
   });
 }
