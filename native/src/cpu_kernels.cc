@@ -454,6 +454,16 @@ KOCLIP_AVX512 void QuantizeU8(const float* x, int64_t n, float inverseScale, int
   }
 }
 
+KOCLIP_AVX512 void AffineRow(float* y, int64_t n, float scale, float shift, const float* columns, const float* bias) {
+  const __m512 s = _mm512_set1_ps(scale), t = _mm512_set1_ps(shift);
+  for (int64_t i = 0; i < n; i += 16) {
+    const __mmask16 live = Live(n - i);
+    const __m512 b = bias ? _mm512_maskz_loadu_ps(live, bias + i) : _mm512_setzero_ps();
+    const __m512 v = _mm512_fmadd_ps(s, _mm512_maskz_loadu_ps(live, y + i), _mm512_fmadd_ps(t, _mm512_maskz_loadu_ps(live, columns + i), b));
+    _mm512_mask_storeu_ps(y + i, live, v);
+  }
+}
+
 }  // namespace koclip::avx512
 
 #endif

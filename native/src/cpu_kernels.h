@@ -60,6 +60,10 @@ void MinMax(const float* x, int64_t n, float* lo, float* hi);
 // uint8 activation quantisation of dynamic int8 layers, in one pass.
 void QuantizeU8(const float* x, int64_t n, float inverseScale, int32_t zeroPoint, uint8_t* out);
 
+// y[i] ← scale · y[i] + shift · columns[i] + bias[i] (bias may be null: 0), over n floats: the
+// dequantisation of one row of an int8 GEMM whose activations had their own scale and zero point.
+void AffineRow(float* y, int64_t n, float scale, float shift, const float* columns, const float* bias);
+
 }  // namespace koclip::avx512
 
 #endif

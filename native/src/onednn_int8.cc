@@ -7,6 +7,7 @@
 #if KOCLIP_ONEDNN
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <mutex>
@@ -26,10 +27,10 @@ namespace {
 using dt = dnnl::memory::data_type;
 using tag = dnnl::memory::format_tag;
 
-// The activation quantisation PyTorch's linear_dynamic uses (ChooseQuantizationParams, uint8,
-// no reduce_range): the range widened to include 0, scale = range / 255 kept as a float, zero
-// point = -min / scale rounded; inputs are multiplied by 1 / scale and rounded, as its oneDNN
-// reorder does.
+// One row's activation quantisation, as PyTorch's linear_dynamic chooses it for a whole tensor
+// (ChooseQuantizationParams, uint8, no reduce_range): the range widened to include 0, scale =
+// range / 255 kept as a float, zero point = -min / scale rounded; inputs are multiplied by
+// 1 / scale and rounded half to even.
 struct ActivationQuant {
   float scale;
   float inverseScale;
@@ -47,88 +48,89 @@ ActivationQuant ChooseActivationQuant(float lo, float hi) {
   return {scaleF, static_cast<float>(1.0 / scaleF), static_cast<int32_t>(std::min(255.0, std::max(0.0, std::isfinite(zero) ? zero : 0.0)))};
 }
 
+// Rows of at least this many floats are one task of a parallel loop.
+constexpr int64_t kGrainFloats = 1 << 15;
+
+// Quantises each row of `rows` [m, k] into `q` [m, k] on that row's own range; returns the rows'
+// scales and zero points. On the addon's AVX-512 kernels (one pass for the range, one to
+// quantise), otherwise with libtorch's ops.
+std::vector<ActivationQuant> QuantizeEachRow(const at::Tensor& rows, uint8_t* q) {
+  const int64_t m = rows.size(0), k = rows.size(1);
+  std::vector<ActivationQuant> quants(m);
+#if KOCLIP_AVX512_KERNELS
+  if (avx512::Available()) {
+    const float* x = rows.data_ptr<float>();
+    at::parallel_for(0, m, std::max<int64_t>(1, kGrainFloats / k), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; r++) {
+        float lo, hi;
+        avx512::MinMax(x + r * k, k, &lo, &hi);
+        quants[r] = ChooseActivationQuant(lo, hi);
+        avx512::QuantizeU8(x + r * k, k, quants[r].inverseScale, quants[r].zeroPoint, q + r * k);
+      }
+    });
+    return quants;
+  }
+#endif
+  auto [lo, hi] = at::aminmax(rows, 1);
+  auto loC = lo.contiguous(), hiC = hi.contiguous();
+  std::vector<float> inverse(m), zero(m);
+  for (int64_t r = 0; r < m; r++) {
+    quants[r] = ChooseActivationQuant(loC.data_ptr<float>()[r], hiC.data_ptr<float>()[r]);
+    inverse[r] = quants[r].inverseScale;
+    zero[r] = static_cast<float>(quants[r].zeroPoint);
+  }
+  auto column = [&](std::vector<float>& v) { return at::from_blob(v.data(), {m, 1}, rows.options()); };
+  auto quantised = rows.mul(column(inverse)).round_().add_(column(zero)).clamp_(0, 255).to(at::kByte);
+  at::from_blob(q, {m, k}, rows.options().dtype(at::kByte)).copy_(quantised);
+  return quants;
+}
+
+// The GEMM gave y[r][n] = weightScales[n] · Σ_k q[r][k] · weight[k][n]; the layer's output is
+// scale_r · (that − zero_r · scaledColumnSums[n]) + bias[n].
+void DequantizeRows(float* y, int64_t m, int64_t out, const std::vector<ActivationQuant>& quants, const float* scaledColumnSums, const float* bias) {
+  at::parallel_for(0, m, std::max<int64_t>(1, kGrainFloats / out), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; r++) {
+      const float scale = quants[r].scale, shift = -quants[r].scale * static_cast<float>(quants[r].zeroPoint);
+      float* row = y + r * out;
+#if KOCLIP_AVX512_KERNELS
+      if (avx512::Available()) {
+        avx512::AffineRow(row, out, scale, shift, scaledColumnSums, bias);
+        continue;
+      }
+#endif
+      for (int64_t n = 0; n < out; n++) row[n] = scale * row[n] + shift * scaledColumnSums[n] + (bias ? bias[n] : 0.0f);
+    }
+  });
+}
+
 }  // namespace
 
 struct Int8Linear {
   int64_t in = 0, out = 0;
   at::Tensor weight;  // int8 [in, out], transposed once at packing (ideep stores it so too)
   std::vector<float> weightScales;
+  // weightScales[n] · Σ_k weight[k][n]: what one unit of an activation zero point adds to output n.
+  std::vector<float> scaledColumnSums;
   at::Tensor bias;  // float32 [out], or undefined
-  // Primitives by row count (batch × tokens): built once, reused by every input of that shape.
+  // GEMMs by row count (batch × tokens): built once, reused by every input of that shape.
   // Texts come in many lengths, so the map is emptied when it reaches kMaxShapes (rebuilding
   // then hits oneDNN's own primitive cache, a few microseconds a call).
   static constexpr size_t kMaxShapes = 16;
-  struct Primitives {
-    dnnl::reorder quantize;  // float32 rows -> uint8, runtime scale and zero point (without AVX-512)
-    dnnl::matmul matmul;
-  };
   std::mutex mutex;
-  std::unordered_map<int64_t, Primitives> byRows;
+  std::unordered_map<int64_t, dnnl::matmul> byRows;
 
   // A copy (primitives are reference-counted handles): the map may be emptied by another call.
-  Primitives PrimitivesFor(int64_t rows) {
+  dnnl::matmul MatmulFor(int64_t rows) {
     std::lock_guard<std::mutex> lock(mutex);
     auto found = byRows.find(rows);
     if (found != byRows.end()) return found->second;
     if (byRows.size() >= kMaxShapes) byRows.clear();
-    auto& engine = CpuEngine();
-    dnnl::primitive_attr quantizeAttr;
-    quantizeAttr.set_output_scales(0, {DNNL_RUNTIME_F32_VAL});
-    quantizeAttr.set_zero_points(DNNL_ARG_DST, 0, {DNNL_RUNTIME_S32_VAL});
-    dnnl::memory::desc rowsF32({rows, in}, dt::f32, tag::ab);
-    dnnl::memory::desc src({rows, in}, dt::u8, tag::ab);
-    dnnl::memory::desc wei({in, out}, dt::s8, tag::ab);
-    dnnl::memory::desc dst({rows, out}, dt::f32, tag::ab);
     dnnl::primitive_attr attr;
-    attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});      // per output channel, given at each call
-    attr.set_zero_points(DNNL_ARG_SRC, 0, {DNNL_RUNTIME_S32_VAL});  // one, given at each call
-    auto desc = bias.defined() ? dnnl::matmul::desc(src, wei, dnnl::memory::desc({1, out}, dt::f32, tag::ab), dst)
-                               : dnnl::matmul::desc(src, wei, dst);
-    Primitives made{dnnl::reorder(dnnl::reorder::primitive_desc(engine, rowsF32, engine, src, quantizeAttr)),
-                    dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, engine))};
-    return byRows.emplace(rows, std::move(made)).first->second;
+    attr.set_output_scales(1 << 1, {DNNL_RUNTIME_F32_VAL});  // the weights' scales, per output channel
+    dnnl::matmul::desc desc({{rows, in}, dt::u8, tag::ab}, {{in, out}, dt::s8, tag::ab}, {{rows, out}, dt::f32, tag::ab});
+    return byRows.emplace(rows, dnnl::matmul(dnnl::matmul::primitive_desc(desc, attr, CpuEngine()))).first->second;
   }
 };
-
-// Quantises `rows` (float32, contiguous) into `dst` (uint8, same shape), returning the scale and zero point:
-// two passes over the rows (range, then quantise) on the addon's AVX-512 kernels, split across
-// the threads; otherwise at::aminmax and the oneDNN reorder `quantize`. For the 800×3072 input
-// of ViT-B/32's fc2 at batch 16 the kernels take about 0.6 ms, aminmax and the reorder 1.2.
-ActivationQuant QuantizeRows(const at::Tensor& rows, dnnl::memory& dst, dnnl::reorder& quantize, dnnl::stream& stream) {
-  const float* x = rows.data_ptr<float>();
-  const int64_t n = rows.numel();
-#if KOCLIP_AVX512_KERNELS
-  if (avx512::Available()) {
-    constexpr int64_t kGrain = 1 << 15;
-    // Starting at 0 is harmless: the range always includes 0 (ChooseActivationQuant).
-    std::vector<float> los(at::get_num_threads(), 0.0f), his(at::get_num_threads(), 0.0f);
-    at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) {
-      float lo, hi;
-      avx512::MinMax(x + begin, end - begin, &lo, &hi);
-      auto& slotLo = los[at::get_thread_num()];
-      auto& slotHi = his[at::get_thread_num()];
-      slotLo = std::min(slotLo, lo);
-      slotHi = std::max(slotHi, hi);
-    });
-    const auto quant = ChooseActivationQuant(*std::min_element(los.begin(), los.end()), *std::max_element(his.begin(), his.end()));
-    auto* q = static_cast<uint8_t*>(dst.get_data_handle());
-    at::parallel_for(0, n, kGrain, [&](int64_t begin, int64_t end) { avx512::QuantizeU8(x + begin, end - begin, quant.inverseScale, quant.zeroPoint, q + begin); });
-    return quant;
-  }
-#endif
-  auto [lo, hi] = at::aminmax(rows);
-  const auto quant = ChooseActivationQuant(lo.item<float>(), hi.item<float>());
-  float inverseScale = quant.inverseScale;
-  int32_t zeroPoint = quant.zeroPoint;
-  auto& engine = CpuEngine();
-  quantize.execute(stream, {
-      {DNNL_ARG_FROM, dnnl::memory({{rows.size(0), rows.size(1)}, dt::f32, tag::ab}, engine, const_cast<float*>(x))},
-      {DNNL_ARG_TO, dst},
-      {DNNL_ARG_ATTR_OUTPUT_SCALES, dnnl::memory({{1}, dt::f32, tag::a}, engine, &inverseScale)},
-      {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_DST, dnnl::memory({{1}, dt::s32, tag::a}, engine, &zeroPoint)},
-  });
-  return quant;
-}
 
 bool Available() { return true; }
 
@@ -139,6 +141,8 @@ std::shared_ptr<Int8Linear> Pack(const at::Tensor& weight, const at::Tensor& sca
   layer->weight = weight.div(scales.unsqueeze(1)).round_().clamp_(-127, 127).to(at::kChar).t().contiguous();
   auto s = scales.contiguous();
   layer->weightScales.assign(s.data_ptr<float>(), s.data_ptr<float>() + layer->out);
+  auto sums = layer->weight.sum(0, false, at::kInt).to(at::kFloat).mul_(s).contiguous();
+  layer->scaledColumnSums.assign(sums.data_ptr<float>(), sums.data_ptr<float>() + layer->out);
   if (bias.defined()) layer->bias = bias.detach().to(at::kFloat).contiguous();
   return layer;
 }
@@ -156,30 +160,17 @@ at::Tensor Forward(Int8Linear& layer, const at::Tensor& x) {
   if (m == 0) return y.view(outShape);
 
   auto xq = at::empty({m, layer.in}, rows.options().dtype(at::kByte));
+  const auto quants = QuantizeEachRow(rows, xq.data_ptr<uint8_t>());
   auto& engine = CpuEngine();
-  auto primitives = layer.PrimitivesFor(m);
   dnnl::stream stream(engine);
-  dnnl::memory src({{m, layer.in}, dt::u8, tag::ab}, engine, xq.data_ptr());
-  const ActivationQuant quant = QuantizeRows(rows, src, primitives.quantize, stream);
-  std::vector<float> outputScales(layer.out);
-  for (int64_t n = 0; n < layer.out; n++) outputScales[n] = quant.scale * layer.weightScales[n];
-  int32_t zeroPoint = quant.zeroPoint;
-  std::unordered_map<int, dnnl::memory> args = {
-      {DNNL_ARG_SRC, src},
+  layer.MatmulFor(m).execute(stream, {
+      {DNNL_ARG_SRC, dnnl::memory({{m, layer.in}, dt::u8, tag::ab}, engine, xq.data_ptr())},
       {DNNL_ARG_WEIGHTS, dnnl::memory({{layer.in, layer.out}, dt::s8, tag::ab}, engine, layer.weight.data_ptr())},
       {DNNL_ARG_DST, dnnl::memory({{m, layer.out}, dt::f32, tag::ab}, engine, y.data_ptr())},
-      {DNNL_ARG_ATTR_OUTPUT_SCALES, dnnl::memory({{layer.out}, dt::f32, tag::a}, engine, outputScales.data())},
-      {DNNL_ARG_ATTR_ZERO_POINTS | DNNL_ARG_SRC, dnnl::memory({{1}, dt::s32, tag::a}, engine, &zeroPoint)},
-  };
-  std::vector<float> scaledBias;
-  if (layer.bias.defined()) {
-    const float* b = layer.bias.data_ptr<float>();
-    scaledBias.resize(layer.out);
-    for (int64_t n = 0; n < layer.out; n++) scaledBias[n] = b[n] / outputScales[n];
-    args.emplace(DNNL_ARG_BIAS, dnnl::memory({{1, layer.out}, dt::f32, tag::ab}, engine, scaledBias.data()));
-  }
-  primitives.matmul.execute(stream, args);
+      {DNNL_ARG_ATTR_OUTPUT_SCALES, dnnl::memory({{layer.out}, dt::f32, tag::a}, engine, layer.weightScales.data())},
+  });
   stream.wait();
+  DequantizeRows(y.data_ptr<float>(), m, layer.out, quants, layer.scaledColumnSums.data(), layer.bias.defined() ? layer.bias.data_ptr<float>() : nullptr);
   return y.view(outShape);
 }
 

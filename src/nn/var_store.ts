@@ -31,7 +31,7 @@ export function mapSource(map: Map<string, RawTensor>): TensorSource {
  *   products take bfloat16 kernels (oneDNN with AVX-512 BF16 or AMX on CPUs, tensor cores on
  *   CUDA) while norms, softmax and the residual stream stay float32.
  * - "int8" (CPU): Linear layers and patchify convolutions (ViT's patch embedding) run dynamically
- *   quantised int8 GEMMs (weights per output channel, activations per tensor at each call; see
+ *   quantised int8 GEMMs (weights per output channel, activations per row at each call; see
  *   Int8Linear). Meant to run under `autocast` too, so the other matrix products (other
  *   convolutions; attention's, except on Debian's libtorch 1.13, whose float32 inference route
  *   is faster) take bfloat16 kernels; norms and the residual stream stay float32. The float32

@@ -1,8 +1,9 @@
 /**
  * Dynamically quantised int8 linear layers (PyTorch's quantize_dynamic for nn.Linear): the weight
  * is quantised once per output channel (symmetric, scale = max|row| / 127) and packed for the
- * quantised engine; every call quantises its input on the fly (per tensor, from its min/max),
- * runs an int8 GEMM and returns float32. On CPUs with AVX-512 VNNI or AMX these GEMMs run several
+ * quantised engine; every call quantises its input on the fly from its min/max (per row where the
+ * addon calls oneDNN itself, `buildInfo().onednnMatmul`; per tensor on libtorch's route), runs an
+ * int8 GEMM and returns float32. On CPUs with AVX-512 VNNI or AMX these GEMMs run several
  * times faster than float32 ones.
  *
  *   const q = Int8Linear.pack(weight, bias);   // weight [out, in] float
