@@ -464,6 +464,50 @@ KOCLIP_AVX512 void AffineRow(float* y, int64_t n, float scale, float shift, cons
   }
 }
 
+// 16 bytes at p as 16 int32 lanes, times w.
+static KOCLIP_AVX512 inline __m512i WeightedBytes(const uint8_t* p, __m512i w) {
+  return _mm512_mullo_epi32(_mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), w);
+}
+
+// acc >> bits clamped to a byte, into 16 bytes at out.
+static KOCLIP_AVX512 inline void StoreClipped(uint8_t* out, __m512i acc, __m128i bits) {
+  _mm_storeu_si128(reinterpret_cast<__m128i*>(out), _mm512_cvtusepi32_epi8(_mm512_max_epi32(_mm512_sra_epi32(acc, bits), _mm512_setzero_si512())));
+}
+
+KOCLIP_AVX512 void ResampleLineU8(const uint8_t* line, int64_t inner, const int32_t* w, int taps, int bits, uint8_t* out) {
+  const __m512i half = _mm512_set1_epi32(int32_t{1} << (bits - 1));
+  const __m128i shift = _mm_cvtsi32_si128(bits);
+  int64_t i = 0;
+  // Four vectors of sums at a time: each weight is broadcast once for 64 outputs.
+  for (; i + 64 <= inner; i += 64) {
+    __m512i a0 = half, a1 = half, a2 = half, a3 = half;
+    for (int k = 0; k < taps; k++) {
+      const uint8_t* p = line + k * inner + i;
+      const __m512i wk = _mm512_set1_epi32(w[k]);
+      a0 = _mm512_add_epi32(a0, WeightedBytes(p, wk));
+      a1 = _mm512_add_epi32(a1, WeightedBytes(p + 16, wk));
+      a2 = _mm512_add_epi32(a2, WeightedBytes(p + 32, wk));
+      a3 = _mm512_add_epi32(a3, WeightedBytes(p + 48, wk));
+    }
+    StoreClipped(out + i, a0, shift);
+    StoreClipped(out + i + 16, a1, shift);
+    StoreClipped(out + i + 32, a2, shift);
+    StoreClipped(out + i + 48, a3, shift);
+  }
+  for (; i + 16 <= inner; i += 16) {
+    __m512i a = half;
+    for (int k = 0; k < taps; k++) a = _mm512_add_epi32(a, WeightedBytes(line + k * inner + i, _mm512_set1_epi32(w[k])));
+    StoreClipped(out + i, a, shift);
+  }
+  // The last few outputs (a line not a multiple of 16 long), one by one.
+  for (; i < inner; i++) {
+    uint32_t acc = static_cast<uint32_t>(int32_t{1} << (bits - 1));
+    for (int k = 0; k < taps; k++) acc += line[k * inner + i] * static_cast<uint32_t>(w[k]);
+    const int32_t v = static_cast<int32_t>(acc) >> bits;
+    out[i] = static_cast<uint8_t>(v < 0 ? 0 : v > 255 ? 255 : v);
+  }
+}
+
 }  // namespace koclip::avx512
 
 #endif

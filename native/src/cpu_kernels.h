@@ -60,6 +60,11 @@ void MinMax(const float* x, int64_t n, float* lo, float* hi);
 // uint8 activation quantisation of dynamic int8 layers, in one pass.
 void QuantizeU8(const float* x, int64_t n, float inverseScale, int32_t zeroPoint, uint8_t* out);
 
+// One output line of Pillow's 8-bit resampling (resample.cc): out[i] = clamp((2^(bits-1) +
+// Σ_k line[k·inner + i] · w[k]) >> bits, 0, 255) for i < inner, with int32 sums that wrap as
+// Pillow's do. The sums stay in registers across the taps.
+void ResampleLineU8(const uint8_t* line, int64_t inner, const int32_t* w, int taps, int bits, uint8_t* out);
+
 // y[i] ← scale · y[i] + shift · columns[i] + bias[i] (bias may be null: 0), over n floats: the
 // dequantisation of one row of an int8 GEMM whose activations had their own scale and zero point.
 void AffineRow(float* y, int64_t n, float scale, float shift, const float* columns, const float* bias);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "bytes.h"
+#include "cpu_kernels.h"
 #include "guard.h"
 #include "handles.h"
 
@@ -43,9 +44,7 @@ void ResampleLine(const uint8_t* line, int inner, const int32_t* w, int taps, in
 
 // [outer, axis, inner] -> [axis, outer, inner] (and back, with the roles swapped), in tiles
 // so that both sides stay in cache: row by row, every write landed on a new cache line.
-template <int kInner>  // > 0: a fixed pixel size the copy can inline (3 for RGB); 0: any
-void SwapOuterAxis(const uint8_t* src, int outer, int axis, int innerSize, uint8_t* dst) {
-  const int inner = kInner > 0 ? kInner : innerSize;
+void SwapOuterAxis(const uint8_t* src, int outer, int axis, int inner, uint8_t* dst) {
   constexpr int kTile = 32;
   for (int o0 = 0; o0 < outer; o0 += kTile) {
     for (int a0 = 0; a0 < axis; a0 += kTile) {
@@ -59,10 +58,43 @@ void SwapOuterAxis(const uint8_t* src, int outer, int axis, int innerSize, uint8
   }
 }
 
+// The same for RGB pixels (inner = 3), which is most of the time of a horizontal pass: each
+// pixel moves as one 4-byte load and store (a 3-byte copy is two of each). Pixels are written
+// in order along `outer`, so the store's fourth byte lands on the next pixel, written right
+// after; the last pixel of each output line (o = outer - 1) moves as 3 bytes.
+void SwapOuterAxisRgb(const uint8_t* src, int outer, int axis, uint8_t* dst) {
+  constexpr int kTile = 32;
+  for (int a0 = 0; a0 < axis; a0 += kTile) {
+    const int a1 = std::min(axis, a0 + kTile);
+    for (int o0 = 0; o0 < outer; o0 += kTile) {
+      const int o1 = std::min(outer, o0 + kTile);
+      for (int a = a0; a < a1; a++) {
+        uint8_t* line = dst + static_cast<size_t>(a) * outer * 3;
+        for (int o = o0; o < o1; o++) {
+          const uint8_t* pixel = src + (static_cast<size_t>(o) * axis + a) * 3;
+          if (o + 1 < outer) {
+            uint32_t v;
+            std::memcpy(&v, pixel, 4);  // o + 1 < outer: the next row is there to read into
+            std::memcpy(line + o * 3, &v, 4);
+          } else {
+            std::memcpy(line + o * 3, pixel, 3);
+          }
+        }
+      }
+    }
+  }
+}
+
 // The pass over [1, axis, inner]: one ResampleLine per output index.
 void ResampleAxis(const uint8_t* src, int inner, const int32_t* first, const int32_t* count, const int32_t* weights, int ksize, int bits, size_t n, uint8_t* out) {
   // Scratch reused across calls: a fresh allocation here was page-faulted in on every call
   // under jemalloc (bin/koclip-node), which made the whole resize 4x slower.
+#if KOCLIP_AVX512_KERNELS
+  if (avx512::Available()) {
+    for (size_t j = 0; j < n; j++) avx512::ResampleLineU8(src + static_cast<size_t>(first[j]) * inner, inner, weights + j * ksize, count[j], bits, out + j * inner);
+    return;
+  }
+#endif
   thread_local std::vector<int32_t> acc;
   acc.resize(inner);
   for (size_t j = 0; j < n; j++) {
@@ -119,14 +151,14 @@ static Napi::Value ResampleAxisU8(const Napi::CallbackInfo& info) {
     // faster for 640x480 -> 224, and the strip's buffers stay in cache.
     constexpr int kStripRows = 32;
     thread_local std::vector<uint8_t> swapped, result;
-    auto swap = inner == 3 ? SwapOuterAxis<3> : SwapOuterAxis<0>;
+    auto swap = [inner](const uint8_t* from, int o, int a, uint8_t* to) { inner == 3 ? SwapOuterAxisRgb(from, o, a, to) : SwapOuterAxis(from, o, a, inner, to); };
     for (int32_t r0 = 0; r0 < outer; r0 += kStripRows) {
       const int rows = std::min(kStripRows, outer - r0);
       swapped.resize(static_cast<size_t>(rows) * axis * inner);
       result.resize(static_cast<size_t>(rows) * n * inner);
-      swap(src + static_cast<size_t>(r0) * axis * inner, rows, axis, inner, swapped.data());
+      swap(src + static_cast<size_t>(r0) * axis * inner, rows, axis, swapped.data());
       ResampleAxis(swapped.data(), rows * inner, first.Data(), count.Data(), weights.Data(), ksize, bits, n, result.data());
-      swap(result.data(), static_cast<int>(n), rows, inner, out.Data() + static_cast<size_t>(r0) * n * inner);
+      swap(result.data(), static_cast<int>(n), rows, out.Data() + static_cast<size_t>(r0) * n * inner);
     }
     return out;
   })

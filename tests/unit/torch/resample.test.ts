@@ -1,7 +1,9 @@
 // resampleAxisU8, the native loops of Pillow's 8-bit resampling: against a plain reference of
 // its formula (both of its code paths: one line per output, and the transposed one for short
-// pixels), Pillow's rounding and clipping, and refusal of taps outside the input.
+// pixels; with and without the AVX-512 kernels), Pillow's rounding and clipping, and refusal of
+// taps outside the input.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { test } from "node:test";
 import { SeededRandom } from "../../../src/data/seeded.js";
 import { resampleAxisU8, type AxisTaps } from "../../../src/torch/index.js";
@@ -35,11 +37,23 @@ function randomTaps(rng: SeededRandom, axis: number, n: number, ksize: number): 
 
 test("resampleAxisU8 equals its formula on random inputs, for RGB rows (transposed path) and for long lines", () => {
   const rng = new SeededRandom("resample");
-  for (const [outer, axis, inner, n, ksize] of [[7, 13, 3, 5, 4], [1, 40, 31, 17, 9], [3, 9, 1, 12, 3], [2, 50, 6, 50, 1]] as const) {
+  // Lines of 64+ outputs (the AVX-512 loop's four vectors), 16–63 and a few left over; more RGB
+  // rows than one strip of 32 (the last pixel of each transposed line moves on its own).
+  for (const [outer, axis, inner, n, ksize] of [[7, 13, 3, 5, 4], [1, 40, 31, 17, 9], [3, 9, 1, 12, 3], [2, 50, 6, 50, 1], [1, 30, 200, 17, 9], [40, 30, 3, 11, 6], [33, 21, 3, 64, 5]] as const) {
     const src = Uint8Array.from({ length: outer * axis * inner }, () => rng.int(0, 255));
     const taps = randomTaps(rng, axis, n, ksize);
     assert.deepEqual(resampleAxisU8(src, outer, axis, inner, taps, 22), reference(src, outer, axis, inner, taps, 22), `${outer}x${axis}x${inner} -> ${n}`);
   }
+});
+
+// The AVX-512 loops are taken where the CPU has them; the portable loops otherwise, or with
+// KOCLIP_AVX512=0: the test above in a process where they are off.
+test("resampleAxisU8 without the AVX-512 kernels", { skip: process.env.KOCLIP_AVX512 === "0" && "this process is that run" }, () => {
+  const self = new URL(import.meta.url).pathname;
+  const { NODE_TEST_CONTEXT: _, ...env } = process.env; // a plain run of the file, not a child of this runner
+  const run = spawnSync(process.execPath, ["--test", "--test-reporter", "tap", "--test-name-pattern", "equals its formula", self], { env: { ...env, KOCLIP_AVX512: "0" }, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /# pass 1/);
 });
 
 test("resampleAxisU8 rounds half up after the fixed-point sum, as Pillow", () => {
