@@ -18,7 +18,9 @@ class PrepareWorker {
   /** Set once the worker died: later requests fail at once instead of waiting forever. */
   #failure: Error | null = null;
 
-  constructor() {
+  /** `keepsProcessAlive` false: a spare (startPrepareWorkers) that the process may exit without. */
+  constructor(keepsProcessAlive = true) {
+    if (!keepsProcessAlive) this.#worker.unref();
     this.#worker.on("message", (msg: { id: number; prepared?: Prepared[]; error?: string }) => {
       const p = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
@@ -31,6 +33,12 @@ class PrepareWorker {
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
     });
+  }
+
+  /** Taken into a pool: the process now waits for it. */
+  ref(): this {
+    this.#worker.ref();
+    return this;
   }
 
   prepare(request: PrepareRequest): Promise<Prepared[]> {
@@ -47,12 +55,25 @@ class PrepareWorker {
   }
 }
 
+/** Workers started by startPrepareWorkers that no pool has taken yet. */
+const spareWorkers: PrepareWorker[] = [];
+
+/**
+ * Starts `count` prepare workers now for the next PreparePool to take. Each takes ~0.2 s to load
+ * sharp and the addon, which then overlaps what the caller does meanwhile (`koclip index` and
+ * `koclip embed` load their model). Workers no pool takes do not keep the process alive.
+ */
+export function startPrepareWorkers(count: number): void {
+  while (spareWorkers.length < Math.min(count, MAX_PREPARE_WORKERS)) spareWorkers.push(new PrepareWorker(false));
+}
+
 /** One prepare worker per core; a batch is cut into contiguous slices, one per worker. */
 export class PreparePool {
   readonly #workers: PrepareWorker[];
 
+  /** `size` workers, started ones (startPrepareWorkers) first. */
   constructor(size: number) {
-    this.#workers = Array.from({ length: Math.max(1, size) }, () => new PrepareWorker());
+    this.#workers = Array.from({ length: Math.max(1, size) }, () => spareWorkers.pop()?.ref() ?? new PrepareWorker());
   }
 
   async prepare(request: PrepareRequest): Promise<Prepared[]> {

@@ -96,6 +96,7 @@ function processInto(img: RawImage, cfg: ImageProcessorConfig, out: Float32Array
 
   const luts = normalisationTables(cfg);
   const plane = oh * ow;
+  const data = pixels.data;
   for (let c = 0; c < 3; c++) {
     const lut = luts[c];
     const base = offset + c * plane;
@@ -103,7 +104,7 @@ function processInto(img: RawImage, cfg: ImageProcessorConfig, out: Float32Array
     for (let y = 0; y < win.height; y++) {
       const dst = base + (y0 - top + y) * ow + (x0 - left);
       let p = y * win.width * 3 + c;
-      for (let x = 0; x < win.width; x++, p += 3) out[dst + x] = lut[pixels.data[p]];
+      for (let x = 0; x < win.width; x++, p += 3) out[dst + x] = lut[data[p]];
     }
   }
 }

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_MAX_PIXELS } from "../../image/index.js";
 import { checkOutFolder, embedShard, planShard } from "../../collection/embedding_shards.js";
+import { startPrepareWorkers } from "../../collection/prepare_pool.js";
 import { loadModel } from "../../models/load.js";
 import type { Precision } from "../../nn/index.js";
 import { ProcessGroup, worldFromEnv } from "../../torch/index.js";
@@ -117,6 +118,7 @@ async function embedFolder(modelDir: string, dir: string, out: string, opts: Fol
       group.barrier(); // rank 0 hosts the store: it stays until every rank has read it
     }
     const device = opts.device === "cuda" && world.worldSize > 1 ? `cuda:${world.localRank}` : opts.device;
+    if (plan.end > plan.start) startPrepareWorkers(coreShare); // while the model loads: embedShard's pool takes them
     model = await loadModel(modelDir, { vision: opts.vision, device, precision: opts.precision });
     const onProgress = opts.quiet ? undefined : (done: number, total: number) => process.stderr.write(`${who}${done}/${total} images\n`);
     const report = await embedShard(plan, model, { out, batchSize: opts.batchSize, maxPixels: opts.maxPixels, onProgress, prepareWorkers: coreShare });

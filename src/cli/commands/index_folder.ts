@@ -1,10 +1,12 @@
 /** `koclip index DIR`: builds or updates the searchable index of a photo folder. */
 import { existsSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { Collection } from "../../collection/collection.js";
 import { indexFolder, indexFromEmbeddings, type IndexProgress, type IndexReport } from "../../collection/build.js";
 import { readEmbeddingShards } from "../../collection/embedding_shards.js";
 import { modelIdentity } from "../../collection/fingerprint.js";
+import { startPrepareWorkers } from "../../collection/prepare_pool.js";
 import { resolveModelDir } from "../../models/default_model.js";
 import { loadModel } from "../../models/load.js";
 import { intFlag, JSON_FLAG, MODEL_FLAGS, modelFlagsHelp, parseFlags, precisionFlag, UsageError, type Command } from "../command.js";
@@ -113,6 +115,7 @@ export const indexCommand: Command = {
       using c = Collection.open(db, { readonly: true });
       recordedModel = c.status().model;
     }
+    startPrepareWorkers(availableParallelism()); // while the model loads: indexFolder's pool takes them
     using model = await loadModel(resolveModelDir(values.model, [recordedModel]), { device: values.device, precision });
     print(await indexFolder(dir, model, { db, maxPixels, batchSize, annThreshold, preprocessing, onProgress }), model.dir);
     return 0;
