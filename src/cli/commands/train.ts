@@ -164,8 +164,7 @@ export const trainCommand: Command = {
       throw new UsageError((err as Error).message);
     }
     const nproc = intFlag("nproc", values.nproc as string | undefined) ?? 1;
-    const timeoutS = values["dist-timeout"] === undefined ? 300 : Number(values["dist-timeout"]);
-    if (!(timeoutS > 0)) throw new UsageError(`--dist-timeout expects seconds > 0, got '${values["dist-timeout"]}'`);
+    const timeoutS = intFlag("dist-timeout", values["dist-timeout"] as string | undefined) ?? 300;
     if (nproc > 1) {
       if (cfg.batchSize % nproc !== 0) throw new UsageError(`--batch-size ${cfg.batchSize} does not split evenly over --nproc ${nproc}`);
       return relaunchAsRanks("train", argv, nproc, timeoutS);
