@@ -23,6 +23,7 @@
       "defines": [
         "NAPI_VERSION=8",
         "NAPI_CPP_EXCEPTIONS",
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "<!@(node native/find-libtorch.mjs defines)"
       ],
       "cflags!": ["-fno-exceptions", "-fno-rtti"],

@@ -20,7 +20,20 @@ class PrepareWorker {
 
   /** `keepsProcessAlive` false: a spare (startPrepareWorkers) that the process may exit without. */
   constructor(keepsProcessAlive = true) {
-    if (!keepsProcessAlive) this.#worker.unref();
+    this.#worker.on("error", (err) => {
+      this.#failure = err;
+      for (const p of this.#pending.values()) p.reject(err);
+      this.#pending.clear();
+    });
+    if (keepsProcessAlive) this.#listen();
+    else this.#worker.unref();
+  }
+
+  /**
+   * Takes the answers. Node keeps the process alive while a worker has a 'message' listener
+   * (whatever worker.unref() said), so a spare attaches it only when a pool takes it.
+   */
+  #listen(): void {
     this.#worker.on("message", (msg: { id: number; prepared?: Prepared[]; error?: string }) => {
       const p = this.#pending.get(msg.id);
       this.#pending.delete(msg.id);
@@ -28,16 +41,12 @@ class PrepareWorker {
       // Buffers arrive as plain Uint8Arrays; SQLite wants Buffers.
       else p?.resolve(msg.prepared.map((r) => (r.kind === "decoded" && r.thumbnail ? { ...r, thumbnail: Buffer.from(r.thumbnail.buffer, r.thumbnail.byteOffset, r.thumbnail.byteLength) } : r)));
     });
-    this.#worker.on("error", (err) => {
-      this.#failure = err;
-      for (const p of this.#pending.values()) p.reject(err);
-      this.#pending.clear();
-    });
   }
 
-  /** Taken into a pool: the process now waits for it. */
+  /** Taken into a pool: the process now waits for it and its answers. */
   ref(): this {
     this.#worker.ref();
+    this.#listen();
     return this;
   }
 
