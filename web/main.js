@@ -13,6 +13,8 @@
  * @typedef {import("../src/server/types.js").SearchTextRequest} SearchTextRequest
  */
 
+import { hitCard } from "./hit_card.js";
+
 /** @template {HTMLElement} T @param {string} id @returns {T} */
 const $ = (id) => /** @type {T} */ (document.getElementById(id));
 
@@ -86,32 +88,7 @@ const pct = (x) => `${(x * 100).toFixed(1)}%`;
 
 /** @param {HTMLOListElement} list @param {SearchHitView[]} hits */
 function renderHits(list, hits) {
-  list.replaceChildren(...hits.map((h, i) => {
-    const li = document.createElement("li");
-    li.className = "hit";
-    li.dataset.id = String(h.id);
-    const a = document.createElement("a");
-    a.href = h.fullUrl;
-    a.target = "_blank";
-    a.rel = "noopener";
-    a.title = `${h.path} (유사도 ${h.score.toFixed(3)})`;
-    const img = document.createElement("img");
-    img.src = h.thumbnailUrl;
-    img.alt = h.path;
-    img.loading = i < 12 ? "eager" : "lazy";
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    const path = document.createElement("span");
-    path.className = "path";
-    path.textContent = h.path.split("/").pop() ?? h.path;
-    const score = document.createElement("span");
-    score.className = "score";
-    score.textContent = h.score.toFixed(3);
-    meta.append(path, score);
-    a.append(img, meta);
-    li.append(a);
-    return li;
-  }));
+  list.replaceChildren(...hits.map((h, i) => hitCard({ id: h.id, path: h.path, score: h.score, thumbnail: h.thumbnailUrl, eager: i < 12 }, { href: h.fullUrl, newTab: true })));
 }
 
 async function loadStatus() {

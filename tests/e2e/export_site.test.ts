@@ -106,7 +106,7 @@ async function pageSearch(page: Page, text: string, k: number): Promise<Hit[]> {
 test("static site: Korean queries in Chromium give koclip search's top 10, scores within 1e-3; image search from stored vectors", { skip }, async () => {
   const out = join(work, "site");
   exportSiteCli(out);
-  for (const f of ["index.html", "site.js", "site.json", "vectors.bin", "model/text_model.onnx", "model/tokenizer.json", "vendor/ort-wasm-simd-threaded.wasm", "vendor/tokenizers.min.mjs"]) {
+  for (const f of ["index.html", "site.js", "hit_card.js", "site.json", "vectors.bin", "model/text_model.onnx", "model/tokenizer.json", "vendor/ort-wasm-simd-threaded.wasm", "vendor/tokenizers.min.mjs"]) {
     assert.ok(existsSync(join(out, f)), `${f} exported`);
   }
   assert.equal(readdirSync(join(out, "thumbs")).length, IMAGE_COUNT);

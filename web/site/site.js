@@ -10,6 +10,7 @@
  */
 import { Tokenizer } from "./vendor/tokenizers.min.mjs";
 import * as ort from "./vendor/ort.wasm.bundle.min.mjs";
+import { hitCard } from "./hit_card.js";
 import { makeEncoder } from "./tokenize.js";
 
 const SEARCH_K = 24;
@@ -72,33 +73,7 @@ function normalise(v) {
 function renderHits(list, site, hits, onPick) {
   list.replaceChildren(...hits.map(({ row, score }, i) => {
     const image = site.images[row];
-    const li = document.createElement("li");
-    li.className = "hit";
-    li.dataset.id = String(image.id);
-    li.dataset.score = String(score);
-    const a = document.createElement("a");
-    a.href = image.thumb;
-    a.title = `${image.path} (유사도 ${score.toFixed(3)})`;
-    a.addEventListener("click", (e) => {
-      e.preventDefault();
-      onPick(row);
-    });
-    const img = document.createElement("img");
-    img.src = image.thumb;
-    img.alt = image.path;
-    img.loading = i < 12 ? "eager" : "lazy";
-    const meta = document.createElement("div");
-    meta.className = "meta";
-    const path = document.createElement("span");
-    path.className = "path";
-    path.textContent = image.path.split("/").pop() ?? image.path;
-    const shown = document.createElement("span");
-    shown.className = "score";
-    shown.textContent = score.toFixed(3);
-    meta.append(path, shown);
-    a.append(img, meta);
-    li.append(a);
-    return li;
+    return hitCard({ id: image.id, path: image.path, score, thumbnail: image.thumb, eager: i < 12 }, { href: image.thumb, onClick: () => onPick(row) });
   }));
 }
 

@@ -149,6 +149,7 @@ export async function exportSite(collection: Collection, model: PretrainedModel,
   for (const [pkg, file, name] of VENDOR_FILES) copy(packageFile(pkg, file), `vendor/${name}`);
   copy(join(PACKAGE_ROOT, "web", "style.css"), "style.css");
   for (const page of ["index.html", "site.js", "tokenize.js"]) copy(join(PACKAGE_ROOT, "web", "site", page), page);
+  copy(join(PACKAGE_ROOT, "web", "hit_card.js"), "hit_card.js"); // the result card, shared with the served page
 
   const manifest: SiteManifest = {
     format: 1,
