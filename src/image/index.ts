@@ -9,7 +9,7 @@ export {
   type ImageProcessorConfig,
   type ResampleFilter,
 } from "./config.js";
-export { DEFAULT_MAX_PIXELS, decodeImage, decodeImageReduced, ImageDecodeError, REDUCING_GAP, type ImageInput, type RawImage, type ReducedDecode } from "./raw_image.js";
+export { DEFAULT_MAX_PIXELS, decodeImage, decodeImageReduced, ImageDecodeError, jpegFrameSize, REDUCING_GAP, type ImageInput, type RawImage, type ReducedDecode } from "./raw_image.js";
 export { resizeRgb8, type Window } from "./resample.js";
 export { uninitializedBytes, uninitializedFloat32, uninitializedFloat64 } from "./buffers.js";
 export {

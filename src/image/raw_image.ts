@@ -185,6 +185,37 @@ export const REDUCING_GAP = 2;
  */
 const REDUCE_FROM = 3 * REDUCING_GAP;
 
+/**
+ * [width, height] of a JPEG as stored (before EXIF orientation), from its frame header (SOF0–SOF15
+ * but DHT, JPG and DAC), or null when `bytes` is not a JPEG or the header is not found.
+ */
+export function jpegFrameSize(bytes: Uint8Array): [number, number] | null {
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
+  let at = 2;
+  while (at + 4 <= bytes.length) {
+    if (bytes[at] !== 0xff) return null;
+    const marker = bytes[at + 1]!;
+    if (marker === 0xff) { // fill byte
+      at++;
+      continue;
+    }
+    if (marker === 0xd8 || marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) { // no length
+      at += 2;
+      continue;
+    }
+    const length = (bytes[at + 2]! << 8) | bytes[at + 3]!;
+    if (length < 2) return null;
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+      if (at + 9 > bytes.length) return null;
+      const height = (bytes[at + 5]! << 8) | bytes[at + 6]!, width = (bytes[at + 7]! << 8) | bytes[at + 8]!;
+      return width > 0 && height > 0 ? [width, height] : null;
+    }
+    if (marker === 0xda || marker === 0xd9) return null; // scan data or the end before any frame
+    at += 2 + length;
+  }
+  return null;
+}
+
 /** A decode at reduced size: the pixels, and the full (EXIF-oriented) size of the image. */
 export interface ReducedDecode {
   image: RawImage;
@@ -204,11 +235,23 @@ export interface ReducedDecode {
  * the exact path is the contract (bench/index_pipeline.ts measures it).
  */
 export async function decodeImageReduced(input: ImageInput, atLeast: (width: number, height: number) => [number, number], maxPixels = DEFAULT_MAX_PIXELS): Promise<ReducedDecode> {
+  const shrinkOf = (width: number, height: number) => {
+    const [needWidth, needHeight] = atLeast(width, height);
+    return Math.min(width / needWidth, height / needHeight);
+  };
+  const fullDecode = async (): Promise<ReducedDecode> => {
+    const image = await decodeImage(input, maxPixels);
+    return { image, width: image.width, height: image.height };
+  };
+  // A JPEG too small to reduce whichever way its EXIF turns it is decoded in full without asking
+  // libvips for its header: that round trip through sharp's threads was a tenth of the time of
+  // preparing a 640×480 photo.
+  const frame = typeof input === "string" ? null : jpegFrameSize(input);
+  if (frame && shrinkOf(frame[0], frame[1]) < REDUCE_FROM && shrinkOf(frame[1], frame[0]) < REDUCE_FROM) return fullDecode();
   const meta = await sharp(input).metadata().catch(() => null);
   if (meta?.width && meta.height && (meta.format === "jpeg" || meta.format === "webp") && meta.width * meta.height <= maxPixels && (meta.pages ?? 1) === 1) {
     const [width, height] = (meta.orientation ?? 1) >= 5 ? [meta.height, meta.width] : [meta.width, meta.height];
-    const [needWidth, needHeight] = atLeast(width, height);
-    const shrink = Math.min(width / needWidth, height / needHeight);
+    const shrink = shrinkOf(width, height);
     if (shrink >= REDUCE_FROM) {
       const scale = REDUCING_GAP / shrink;
       try {
@@ -224,6 +267,5 @@ export async function decodeImageReduced(input: ImageInput, atLeast: (width: num
       }
     }
   }
-  const image = await decodeImage(input, maxPixels);
-  return { image, width: image.width, height: image.height };
+  return fullDecode();
 }

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import sharp, { type Sharp } from "sharp";
-import { decodeImage, decodeImageReduced, ImageDecodeError, REDUCING_GAP } from "../../src/image/index.js";
+import { decodeImage, decodeImageReduced, ImageDecodeError, jpegFrameSize, REDUCING_GAP } from "../../src/image/index.js";
 import { prepareBatch, type Decoded, type Preprocessing } from "../../src/collection/prepare.js";
 import { encodeDecoded } from "../../src/collection/prepare_pool.js";
 import { cosine } from "../../src/models/pretrained.js";
@@ -102,4 +102,26 @@ test("decodeImageReduced: a truncated large JPEG and an oversized one fail as th
   const big = await sharp(scene(1600, 1200, 3)).jpeg().toBuffer();
   await assert.rejects(decodeImageReduced(big.subarray(0, big.length >> 1), () => [64, 64]), (e: unknown) => e instanceof ImageDecodeError && e.reason === "unreadable");
   await assert.rejects(decodeImageReduced(big, () => [64, 64], 1000), (e: unknown) => e instanceof ImageDecodeError && e.reason === "too_large");
+});
+
+test("jpegFrameSize reads a JPEG's stored size from its frame header, past EXIF and ICC blocks; null for anything else", async () => {
+  const pixels = scene(321, 123, 5);
+  assert.deepEqual(jpegFrameSize(await sharp(pixels).jpeg().toBuffer()), [321, 123]);
+  assert.deepEqual(jpegFrameSize(await sharp(pixels).jpeg({ progressive: true }).toBuffer()), [321, 123]);
+  const tagged = await sharp(pixels).jpeg().withMetadata({ orientation: 6 }).withIccProfile("p3").toBuffer();
+  assert.deepEqual(jpegFrameSize(tagged), [321, 123], "stored size: orientation is not applied");
+  assert.equal(jpegFrameSize(await sharp(pixels).png().toBuffer()), null);
+  assert.equal(jpegFrameSize(tagged.subarray(0, 40)), null, "header cut before the frame");
+  assert.equal(jpegFrameSize(new Uint8Array([0xff, 0xd8, 0xff, 0xda, 0, 2])), null, "scan before any frame");
+  assert.equal(jpegFrameSize(new Uint8Array(0)), null);
+});
+
+test("decodeImageReduced: a JPEG that only its EXIF orientation makes large enough to reduce is still reduced", async () => {
+  // Stored 1600x1200, shown 1200x1600: reducible only as shown (the caller needs 150x200 of a
+  // portrait image, 400x300 of a landscape one).
+  const rotated = await sharp(scene(1600, 1200, 7)).jpeg().withMetadata({ orientation: 6 }).toBuffer();
+  const need = (width: number, height: number): [number, number] => (width < height ? [150, 200] : [400, 300]);
+  const r = await decodeImageReduced(rotated, need);
+  assert.deepEqual([r.width, r.height], [1200, 1600]);
+  assert.ok(r.image.width < 1200 && r.image.width >= 150 * REDUCING_GAP, `${r.image.width}x${r.image.height}`);
 });
