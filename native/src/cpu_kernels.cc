@@ -178,6 +178,29 @@ KOCLIP_AVX512 void WeightedValues(const float* p, int tk, const float* v, int64_
   }
 }
 
+// Offsets of 16 consecutive keys in a mask row whose keys lie `keyStride` floats apart.
+KOCLIP_AVX512 inline __m512i KeyOffsets(const HeadMask& mask) {
+  return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), _mm512_set1_epi32(static_cast<int>(mask.keyStride)));
+}
+
+// Scores x of keys j0..j0+15 of query row i with the head's mask applied: keys at or past
+// `visible` (the row's end, or causality) and keys the mask hides become -inf, in registers
+// (scalar stores into the row would stall the vector loads that follow: store forwarding).
+KOCLIP_AVX512 inline __m512 MaskKeys(__m512 x, const HeadMask& mask, int i, int j0, int visible, __m512i keyOffsets) {
+  const int keys = std::min(16, visible - j0);
+  __mmask16 live = keys <= 0 ? 0 : Live(keys);
+  if (mask.additive != nullptr) {
+    const float* additive = mask.additive + i * mask.rowStride + j0 * mask.keyStride;
+    x = _mm512_add_ps(x, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, keyOffsets, additive, 4));
+  } else if (mask.allowed != nullptr) {
+    const bool* allowed = mask.allowed + i * mask.rowStride + j0 * mask.keyStride;
+    for (int t = 0; t < keys; t++) {
+      if (!allowed[t * mask.keyStride]) live &= static_cast<__mmask16>(~(1u << t));
+    }
+  }
+  return _mm512_mask_mov_ps(_mm512_set1_ps(kNegInf), live, x);
+}
+
 }  // namespace
 
 KOCLIP_AVX512 void AttendHead(const float* q, int64_t qRow, const float* k, int64_t kRow, const float* v, int64_t vRow,
@@ -198,28 +221,15 @@ KOCLIP_AVX512 void AttendHead(const float* q, int64_t qRow, const float* k, int6
   }
   alignas(64) float scores[kMaxKeys];
   const RowScoresFn rowScores = kRowScores[nb - 1];
-  const __m512i keyOffsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                _mm512_set1_epi32(static_cast<int>(mask.keyStride)));
+  const __m512i keyOffsets = KeyOffsets(mask);
   for (int i = 0; i < tq; i++) {
     rowScores(q + i * qRow, kt.data(), d, scale, scores);
-    // Masked keys (and the padding past tk) become -inf in registers: scalar stores into the
-    // row would stall the vector loads that follow (store forwarding).
-    const float* additive = mask.additive != nullptr ? mask.additive + i * mask.rowStride : nullptr;
-    const bool* allowed = mask.allowed != nullptr ? mask.allowed + i * mask.rowStride : nullptr;
+    // Masked keys (and the padding past tk) become -inf.
+    const int visible = causal ? std::min(tk, i + 1) : tk;
     __m512 top = _mm512_set1_ps(kNegInf);
     for (int b = 0; b < nb; b++) {
       const int j0 = 16 * b;
-      const int keys = std::min(16, causal ? std::min(tk, i + 1) - j0 : tk - j0);
-      __mmask16 live = keys >= 16 ? 0xFFFF : keys <= 0 ? 0 : static_cast<__mmask16>((1u << keys) - 1);
-      __m512 row = _mm512_loadu_ps(scores + j0);
-      if (additive != nullptr) {
-        row = _mm512_add_ps(row, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, keyOffsets, additive + j0 * mask.keyStride, 4));
-      } else if (allowed != nullptr) {
-        for (int t = 0; t < keys; t++) {
-          if (!allowed[(j0 + t) * mask.keyStride]) live &= static_cast<__mmask16>(~(1u << t));
-        }
-      }
-      row = _mm512_mask_mov_ps(_mm512_set1_ps(kNegInf), live, row);
+      const __m512 row = MaskKeys(_mm512_loadu_ps(scores + j0), mask, i, j0, visible, keyOffsets);
       _mm512_storeu_ps(scores + j0, row);
       top = _mm512_max_ps(top, row);
     }
@@ -241,27 +251,14 @@ KOCLIP_AVX512 void AttendHead(const float* q, int64_t qRow, const float* k, int6
 }
 
 KOCLIP_AVX512 void SoftmaxRows(float* s, int tq, int tk, const HeadMask& mask, bool causal) {
-  const __m512i keyOffsets = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                                _mm512_set1_epi32(static_cast<int>(mask.keyStride)));
+  const __m512i keyOffsets = KeyOffsets(mask);
   for (int i = 0; i < tq; i++) {
     float* row = s + static_cast<int64_t>(i) * tk;
-    const float* additive = mask.additive != nullptr ? mask.additive + i * mask.rowStride : nullptr;
-    const bool* allowed = mask.allowed != nullptr ? mask.allowed + i * mask.rowStride : nullptr;
     const int visible = causal ? std::min(tk, i + 1) : tk;
     __m512 top = _mm512_set1_ps(kNegInf);
     for (int j0 = 0; j0 < tk; j0 += 16) {
       const __mmask16 inRow = Live(tk - j0);
-      const int keys = std::min(16, visible - j0);
-      __mmask16 live = keys <= 0 ? 0 : Live(keys);
-      __m512 x = _mm512_maskz_loadu_ps(inRow, row + j0);
-      if (additive != nullptr) {
-        x = _mm512_add_ps(x, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), live, keyOffsets, additive + j0 * mask.keyStride, 4));
-      } else if (allowed != nullptr) {
-        for (int t = 0; t < keys; t++) {
-          if (!allowed[(j0 + t) * mask.keyStride]) live &= static_cast<__mmask16>(~(1u << t));
-        }
-      }
-      x = _mm512_mask_mov_ps(_mm512_set1_ps(kNegInf), live, x);
+      const __m512 x = MaskKeys(_mm512_maskz_loadu_ps(inRow, row + j0), mask, i, j0, visible, keyOffsets);
       _mm512_mask_storeu_ps(row + j0, inRow, x);
       top = _mm512_max_ps(top, x);
     }
