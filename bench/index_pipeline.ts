@@ -24,7 +24,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:f
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { clipDefaults, DEFAULT_MAX_PIXELS, preprocessImages, type ImageProcessorConfig } from "../src/image/index.js";
-import { prepareBatch, type Decoded, type Preprocessing } from "../src/collection/prepare.js";
+import { prepareBatch, type Decoded, type PrepareRequest, type Preprocessing } from "../src/collection/prepare.js";
 import { chunks, encodeDecoded, MAX_PREPARE_WORKERS, PreparePool } from "../src/collection/prepare_pool.js";
 import { koclipConfigJson, KoClipModel, parseKoClipConfig } from "../src/models/koclip/index.js";
 import { loadModel } from "../src/models/load.js";
@@ -98,21 +98,25 @@ async function preparingAlone(photos: string[], imageConfig: ImageProcessorConfi
   const workers = Math.min(availableParallelism(), MAX_PREPARE_WORKERS);
   const pool = new PreparePool(workers);
   try {
-    const files = photos.map((abs) => ({ rel: basename(abs), abs, size: statSync(abs).size, mtimeMs: 0 }));
-    const prepare = (b: typeof files) => pool.prepare({ files: b, knownHashes: new Map(), imageConfig, thumbnails: true, maxPixels: DEFAULT_MAX_PIXELS, preprocessing: "reduced" });
-    await prepare(files.slice(0, batch)); // the workers' start, as a run pays it once
+    const prepare = (b: string[]) => pool.prepare(indexRequest(b, imageConfig, "reduced"));
+    await prepare(photos.slice(0, batch)); // the workers' start, as a run pays it once
     const start = performance.now();
-    for (const b of chunks(files, batch)) await prepare(b);
-    return { perSecond: files.length / ((performance.now() - start) / 1000), workers };
+    for (const b of chunks(photos, batch)) await prepare(b);
+    return { perSecond: photos.length / ((performance.now() - start) / 1000), workers };
   } finally {
     await pool.close();
   }
 }
 
+/** What `koclip index` asks its workers for `photos` (new files: no recorded hashes; thumbnails). */
+function indexRequest(photos: string[], imageConfig: ImageProcessorConfig, preprocessing: Preprocessing): PrepareRequest {
+  const files = photos.map((abs) => ({ rel: basename(abs), abs, size: statSync(abs).size, mtimeMs: 0 }));
+  return { files, knownHashes: new Map(), imageConfig, thumbnails: true, maxPixels: DEFAULT_MAX_PIXELS, preprocessing };
+}
+
 /** Prepared files of `photos` as `koclip index` prepares them, with `preprocessing`. */
 async function prepareAll(photos: string[], imageConfig: ImageProcessorConfig, preprocessing: Preprocessing): Promise<Decoded[]> {
-  const files = photos.map((abs) => ({ rel: basename(abs), abs, size: statSync(abs).size, mtimeMs: 0 }));
-  const prepared = await prepareBatch({ files, knownHashes: new Map(), imageConfig, thumbnails: true, maxPixels: DEFAULT_MAX_PIXELS, preprocessing });
+  const prepared = await prepareBatch(indexRequest(photos, imageConfig, preprocessing));
   return prepared.map((p) => {
     if (p.kind !== "decoded") throw new Error(`${p.rel}: ${p.kind === "skipped" ? p.reason : p.kind}`);
     return p;
