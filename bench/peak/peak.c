@@ -19,7 +19,7 @@
 
 static double now(void) { return omp_get_wtime(); }
 
-__attribute__((target("avx512f"))) static float fp32Chains(long rounds) {
+__attribute__((target("avx512f"))) static double fp32Chains(long rounds) {
   __m512 acc[CHAINS];
   const __m512 a = _mm512_set1_ps(1.0000001f), b = _mm512_set1_ps(-0.0000001f);
   for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_set1_ps((float)c);
@@ -32,7 +32,7 @@ __attribute__((target("avx512f"))) static float fp32Chains(long rounds) {
   return sum;
 }
 
-__attribute__((target("avx512f,avx512vnni"))) static int int8Chains(long rounds) {
+__attribute__((target("avx512f,avx512vnni"))) static double int8Chains(long rounds) {
   __m512i acc[CHAINS];
   const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-1);
   for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_set1_epi32(c);
@@ -45,7 +45,7 @@ __attribute__((target("avx512f,avx512vnni"))) static int int8Chains(long rounds)
   return sum;
 }
 
-__attribute__((target("avx512f,avx512bf16"))) static float bf16Chains(long rounds) {
+__attribute__((target("avx512f,avx512bf16"))) static double bf16Chains(long rounds) {
   __m512 acc[CHAINS];
   const __m512bh a = (__m512bh)_mm512_set1_epi16(0x3f80), b = (__m512bh)_mm512_set1_epi16(0x3380);  // 1.0, ~6e-8
   for (int c = 0; c < CHAINS; c++) acc[c] = _mm512_set1_ps((float)c);
@@ -58,7 +58,9 @@ __attribute__((target("avx512f,avx512bf16"))) static float bf16Chains(long round
   return sum;
 }
 
-/* Operations per instruction: FMA 16 lanes × 2; vpdpbusd 64 products × 2; vdpbf16ps 32 × 2. */
+/* The chains of each kind, by index, and their operations per instruction: FMA 16 lanes × 2;
+   vpdpbusd 64 products × 2; vdpbf16ps 32 × 2. */
+static double (*const CHAINS_OF[3])(long) = {fp32Chains, int8Chains, bf16Chains};
 static const double OPS[3] = {32, 128, 64};
 
 /* GOP/s of kind k on `threads` threads, each running for about `seconds`. */
@@ -67,13 +69,13 @@ static double measure(int k, int threads, double seconds) {
   long rounds = 1;
   for (;;) {  /* calibrate on one thread: rounds for ~seconds/10 */
     double t = now();
-    sink += k == 0 ? fp32Chains(rounds) : k == 1 ? int8Chains(rounds) : bf16Chains(rounds);
+    sink += CHAINS_OF[k](rounds);
     if (now() - t > seconds / 10) { rounds = (long)(rounds * seconds / (now() - t)) + 1; break; }
     rounds *= 2;
   }
   double t = now();
 #pragma omp parallel num_threads(threads)
-  { double s = k == 0 ? fp32Chains(rounds) : k == 1 ? int8Chains(rounds) : bf16Chains(rounds);
+  { double s = CHAINS_OF[k](rounds);
 #pragma omp atomic
     sink += s; }
   double elapsed = now() - t;
